@@ -1,0 +1,60 @@
+"""Jinja extensions used by copier.yml and template/: each registers one filter.
+
+copier-template-extensions loads this file by path, so sibling modules are loaded
+by path too (a package import would pin whichever template version was imported
+first in the process, e.g. the old one during `copier update`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from jinja2.ext import Extension
+
+
+def _sibling(name: str):
+    path = Path(__file__).with_name(f"{name}.py")
+    module_name = f"copier_atlas_postgres_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+answers = _sibling("answers")
+rendering = _sibling("rendering")
+_better_auth = None
+
+
+def better_auth():
+    """The Better Auth model, loaded only by projects that use it."""
+    global _better_auth
+    if _better_auth is None:
+        _better_auth = _sibling("better_auth")
+    return _better_auth
+
+
+def _filter(name: str, function):
+    class OneFilter(Extension):
+        def __init__(self, environment):
+            super().__init__(environment)
+            environment.filters[name] = function
+
+    OneFilter.__name__ = OneFilter.__qualname__ = f"{name.title().replace('_', '')}Filter"
+    return OneFilter
+
+
+AnswerError = _filter("answer_error", answers.answer_error)
+DefaultSlug = _filter("default_slug", rendering.default_slug)
+PostgresUrl = _filter("postgres_url", lambda parts: rendering.postgres_url(*parts))
+HclString = _filter("hcl_string", rendering.hcl_string)
+DotenvValue = _filter("dotenv_value", rendering.dotenv_value)
+JsonString = _filter("json_string", rendering.json_string)
+ScratchDatabase = _filter("scratch_database", rendering.scratch_database)
+PostgresDataDir = _filter("postgres_data_dir", rendering.postgres_data_dir)
+RandomSecret = _filter("random_secret", rendering.random_secret)
+BetterAuthSql = _filter("better_auth_sql", lambda plugins, teams=False: better_auth().auth_schema_sql(plugins or [], teams))
+BetterAuthDependencies = _filter("better_auth_dependencies", lambda plugins: better_auth().npm_dependencies(plugins or []))

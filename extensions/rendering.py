@@ -1,0 +1,63 @@
+"""How answers are written into generated files: URLs, HCL strings, .env values, derived names."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import PurePath
+from urllib.parse import quote
+
+
+def postgres_url(user: str, password: str, port: object, database: str, host: str = "localhost") -> str:
+    """A libpq URL; user, password and database are percent-encoded so any character survives."""
+
+    def enc(text: str) -> str:
+        return quote(str(text), safe="")
+
+    return f"postgres://{enc(user)}:{enc(password)}@{host}:{int(str(port))}/{enc(database)}?sslmode=disable"
+
+
+def hcl_string(value: str) -> str:
+    """A quoted HCL string literal whose value is exactly `value` (HCL interpolates ${ and %{)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    escaped = escaped.replace("\t", "\\t").replace("${", "$${").replace("%{", "%%{")
+    return f'"{escaped}"'
+
+
+def dotenv_value(value: str) -> str:
+    """A single-quoted .env value: read literally by docker compose and by POSIX sh (`. ./.env`)."""
+    if "'" in value or "\n" in value:
+        raise ValueError("a .env value cannot hold a single quote or a newline")
+    return f"'{value}'"
+
+
+def json_string(value: str) -> str:
+    """A JSON (and so also YAML) string literal."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def default_slug(destination: object, project_name: str) -> str:
+    """apps/<slug>/server is the documented destination: take <slug> from it, else from the name."""
+    path = PurePath(str(destination))
+    if path.name == "server" and path.parent.name:
+        candidate = path.parent.name
+    else:
+        candidate = project_name
+    slug = re.sub(r"[^a-z0-9_-]+", "-", candidate.lower()).strip("-_")
+    return slug[:64] or "app"
+
+
+def scratch_database(database: str) -> str:
+    """Name of the empty database Atlas plans against when there is no Docker (63-byte limit)."""
+    return f"{database[:53]}_atlas_dev"
+
+
+def postgres_data_dir(version: object) -> str:
+    """Where the official postgres image keeps its data: 18+ moved it to a versioned subfolder."""
+    return "/var/lib/postgresql" if int(str(version)) >= 18 else "/var/lib/postgresql/data"
+
+
+def random_secret(_: object = None) -> str:
+    """A fresh secret for the git-ignored .env (written once: .env is never overwritten)."""
+    return secrets.token_urlsafe(32)
