@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
@@ -49,3 +51,66 @@ def pg_bin(name: str) -> str:
 
 # npm-backed fixtures (Better Auth installed once per session) live in their own module.
 pytest_plugins = ["tests.npm_fixtures"]
+
+
+# ---- Rendering the template -------------------------------------------------
+
+# Answers that keep a project small and fast to load; tests override what they need.
+BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
+
+
+@pytest.fixture(scope="session")
+def render(copie_session):
+    """Render the template once per distinct set of answers (real copier, via pytest-copie)."""
+    rendered: dict[str, Path] = {}
+
+    def _render(**answers) -> Path:
+        data = {**BASE_ANSWERS, **answers}
+        key = json.dumps(data, sort_keys=True)
+        if key not in rendered:
+            result = copie_session.copy(extra_answers=data)
+            assert result.exit_code == 0, result.exception
+            rendered[key] = result.project_dir
+        return rendered[key]
+
+    return _render
+
+
+def schema_files(project: Path) -> list[Path]:
+    """schemas/*.sql in the order Atlas loads them: lexicographic by file name."""
+    return sorted((project / "schemas").glob("*.sql"), key=lambda p: p.name)
+
+
+def load_schemas(uri: str, project: Path) -> None:
+    """Run every schema file on a real PostgreSQL, one transaction per file, as Atlas's dev database does."""
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for path in schema_files(project):
+            try:
+                with conn.transaction():
+                    conn.execute(path.read_text())
+            except psycopg.Error as error:
+                raise AssertionError(f"{path.name} does not load: {error}") from error
+
+
+def run_npm_script(project: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+    """`npm run <script>` in the generated project, with PostgreSQL's client programs on PATH."""
+    env = {**os.environ, "PATH": f"{Path(pg_bin('psql')).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["npm", "run", "--silent", script, *(["--", *args] if args else [])],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+# The answer matrix every structural test runs over: 0, 1 and several domains;
+# Better Auth on/off; docker/local dev database; Atlas Pro/free.
+MATRIX = [
+    pytest.param(
+        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev},
+        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}",
+    )
+    for domains, dev in (([], "docker"), (["asset"], "local"), (["asset", "portfolio", "feed"], "docker"))
+    for auth in (True, False)
+    for pro in (False, True)
+] + [pytest.param({}, id="defaults")]

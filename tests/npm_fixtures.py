@@ -1,0 +1,1 @@
+"""Placeholder: npm-backed fixtures (filled in by the Better Auth work)."""

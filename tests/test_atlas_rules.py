@@ -1,0 +1,147 @@
+"""Atlas cannot run here, so its checked rules (../shared/reference/atlas.md) are tested on what we render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import hcl2
+import pglast
+import pytest
+from hcl2 import SerializationOptions
+
+from tests.conftest import MATRIX, schema_files
+
+# atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
+ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",
+                   "coalescelist", "format", "join", "split", "lower", "upper", "replace", "concat"}
+DESTRUCTIVE_CHANGES = {"drop_schema", "drop_table", "drop_column", "drop_index", "drop_foreign_key", "drop_check"}
+PRO_ONLY_STATEMENTS = {"CreateFunctionStmt", "CreateTrigStmt", "CreateExtensionStmt", "DoStmt", "CreateEventTrigStmt"}
+
+
+def parse_atlas_hcl(project: Path) -> dict[str, dict]:
+    data = hcl2.loads(
+        (project / "atlas.hcl").read_text(),
+        serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False),
+    )
+    return {name: single_blocks(body) for env in data["env"] for name, body in env.items()}
+
+
+def single_blocks(body: dict) -> dict:
+    """python-hcl2 gives each nested block as a list; each of ours must appear exactly once."""
+    flat = {}
+    for key, value in body.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            assert len(value) == 1, f"block {key} appears {len(value)} times"
+            value = single_blocks(value[0])
+        flat[key] = value
+    return flat
+
+
+def hcl_tree(project: Path):
+    return hcl2.parses_to_tree((project / "atlas.hcl").read_text())
+
+
+def created_schemas(project: Path) -> set[str]:
+    names = set()
+    for path in schema_files(project):
+        for raw in pglast.parse_sql(path.read_text()):
+            if type(raw.stmt).__name__ == "CreateSchemaStmt":
+                names.add(raw.stmt.schemaname)
+    return names
+
+
+def statement_kinds(path: Path) -> set[str]:
+    return {type(raw.stmt).__name__ for raw in pglast.parse_sql(path.read_text())}
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_envs_schemas_and_urls(render, answers):
+    project = render(**answers)
+    envs = parse_atlas_hcl(project)
+    assert set(envs) == {"dev", "prod"}
+    for name, env in envs.items():
+        # Every schema a file creates is listed, and nothing else: an unlisted one is ignored
+        # by Atlas, and a listed one no file creates would be planned as a drop.
+        assert set(env["schemas"]) == created_schemas(project), name
+        assert len(env["schemas"]) == len(set(env["schemas"])), name
+        # SQL sources need a dev database in every env ("--dev-url cannot be empty").
+        assert env["dev"], name
+        assert (env["schema"]["src"]) == "file://schemas"
+        assert env["schema"]["repo"]["name"] == answers.get("atlas_repo", "shop")
+        assert env["migration"]["dir"] == "file://migrations"
+        for key in ("url", "dev"):
+            assert "search_path" not in env[key], f"{name}.{key} switches Atlas to schema scope"
+    assert envs["prod"]["url"] == '${getenv("DATABASE_URL")}'
+    dev_url = urlsplit(envs["dev"]["url"])
+    assert dev_url.scheme == "postgres" and parse_qs(dev_url.query) == {"sslmode": ["disable"]}
+    if answers.get("dev_database", "docker") == "docker":
+        assert envs["dev"]["dev"] == f"docker://postgres/{answers.get('postgres_version', '17')}/dev"
+    else:  # an empty scratch database on the local server, never the real one
+        scratch = urlsplit(envs["dev"]["dev"])
+        assert scratch.path != dev_url.path and scratch.netloc == dev_url.netloc
+    assert set(envs["prod"]["diff"]["skip"]) >= DESTRUCTIVE_CHANGES
+    assert all(envs["prod"]["diff"]["skip"][kind] is True for kind in DESTRUCTIVE_CHANGES)
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_only_atlas_functions_are_called(render, answers):
+    tree = hcl_tree(render(**answers))
+    called = {str(call.children[0].children[0]) for call in tree.find_data("function_call")}
+    assert called <= ATLAS_FUNCTIONS
+    assert "env" not in called  # env is a block type and a URL scheme, not a function
+    assert "getenv" in called
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_every_block_spans_several_lines(render, answers):
+    # A one-line block holds at most one argument and no nested block; Atlas rejects the file.
+    for block in hcl_tree(render(**answers)).find_data("block"):
+        braces = [tok for tok in block.scan_values(lambda v: getattr(v, "type", "") in ("LBRACE", "RBRACE"))]
+        opening = next(t for t in braces if t.type == "LBRACE")
+        closing = [t for t in braces if t.type == "RBRACE"][-1]
+        assert closing.line > opening.line, f"block on one line at atlas.hcl:{opening.line}"
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_schema_folder_is_not_a_migration_folder(render, answers):
+    project = render(**answers)
+    env = parse_atlas_hcl(project)["dev"]
+    schema_dir = env["schema"]["src"].removeprefix("file://")
+    assert schema_dir != env["migration"]["dir"].removeprefix("file://")
+    assert Path(schema_dir).name != "migrations"
+    entries = list((project / schema_dir).iterdir())
+    assert not any(p.is_dir() for p in entries), "Atlas fails on subfolders of a schema folder"
+    assert not any(p.name == "atlas.sum" for p in entries)
+    assert all(p.suffix == ".sql" for p in entries)
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_free_mode_keeps_pro_features_out_of_schemas(render, answers):
+    project = render(**answers)
+    kinds = set().union(*(statement_kinds(p) for p in schema_files(project)))
+    assert "CreateExtensionStmt" not in kinds  # gated like functions; gen_random_uuid() is built in
+    domains = answers.get("domains", [])
+    if answers.get("atlas_pro", False):
+        if domains:  # the doc's convention: function and trigger inside each domain file
+            assert {"CreateFunctionStmt", "CreateTrigStmt"} <= kinds
+    else:
+        assert not kinds & PRO_ONLY_STATEMENTS
+        for domain in domains:  # ...they live outside schemas/ instead
+            assert "CreateFunctionStmt" in statement_kinds(project / "triggers" / f"20_{domain}.sql")
+
+
+def test_auth_and_public_load_before_every_domain(render):
+    # Names chosen to sort before "auth" and "public" in a plain alphabetical listing.
+    project = render(domains=["account", "asset", "billing", "zeta"], use_better_auth=True)
+    order = [p.stem.split("_", 1)[1] for p in schema_files(project)]
+    assert order[:2] == ["auth", "public"]
+    assert order[2:] == ["account", "asset", "billing", "zeta"]
+
+
+def test_function_bodies_are_valid_plpgsql(render):
+    project = render(domains=["asset"], atlas_pro=True)
+    for path in [*schema_files(project), *sorted(render(domains=["asset"]).glob("triggers/*.sql"))]:
+        for raw in pglast.parse_sql(path.read_text()):
+            if type(raw.stmt).__name__ == "CreateFunctionStmt":
+                pglast.parse_plpgsql(pglast.stream.RawStream()(raw.stmt) + ";")

@@ -1,0 +1,83 @@
+"""The compose file against the compose spec, and package.json's Atlas command lines."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import MATRIX
+
+# Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
+ATLAS_COMMANDS = {
+    ("migrate", "diff"), ("migrate", "apply"), ("migrate", "status"), ("migrate", "validate"),
+    ("schema", "inspect"), ("schema", "diff"), ("schema", "push"), ("schema", "apply"),
+}
+DOC_SCRIPTS = {"migrate:diff", "migrate:apply", "migrate:status", "schema:inspect", "schema:push", "schema:apply"}
+
+
+def strict_json(text: str):
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys in {keys}"
+        return dict(pairs)
+
+    return json.loads(text, object_pairs_hook=no_duplicates)
+
+
+def commands(script: str) -> list[list[str]]:
+    return [shlex.split(part) for part in script.split("&&")]
+
+
+@pytest.mark.parametrize("answers", [a for a in MATRIX if a.values[0].get("dev_database", "docker") == "docker"])
+def test_compose_file(render, answers):
+    project = render(**answers)
+    compose = project / "compose.yaml"
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema", "vendor.compose-spec", str(compose)],
+        capture_output=True, text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    spec = yaml.safe_load(compose.read_text())
+    postgres = spec["services"]["postgres"]
+    assert postgres["image"] == f"postgres:{answers.get('postgres_version', '17')}"
+    assert postgres["ports"] == ["127.0.0.1:5432:5432"]  # never on every interface
+    assert (project / postgres["env_file"]).is_file() and postgres["env_file"] == ".env"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    for mount in postgres["volumes"]:  # every named volume is declared
+        assert mount.split(":")[0] in spec["volumes"]
+    env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line and not line.startswith("#"))
+    assert {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"} <= set(env)
+
+
+def test_postgres_18_mounts_its_new_data_dir(render):
+    spec = yaml.safe_load((render(postgres_version="18") / "compose.yaml").read_text())
+    assert spec["services"]["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql"]
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_package_json_scripts(render, answers):
+    project = render(**answers)
+    package = strict_json((project / "package.json").read_text())
+    scripts = package["scripts"]
+    assert DOC_SCRIPTS | {"migrate:validate", "schema:diff"} <= set(scripts)
+    for name, script in scripts.items():
+        for argv in commands(script):
+            if argv[0] == "atlas":
+                assert tuple(argv[1:3]) in ATLAS_COMMANDS, name
+                assert argv[3:5] == ["--env", "dev"], name
+            elif argv[0] == "sh":
+                assert (project / argv[1]).is_file(), name
+            else:
+                assert argv[:2] == ["docker", "compose"], name
+    assert commands(scripts["migrate:diff"])[0] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
+    assert commands(scripts["schema:diff"])[0][5:] == ["--from", "env://url", "--to", "env://schema.src"]
+    free = not answers.get("atlas_pro", False)
+    for name in ("schema:apply", "migrate:apply"):  # triggers follow every apply without Pro
+        assert (["sh", "scripts/apply-triggers.sh"] in commands(scripts[name])) == free
+    assert ("db:up" in scripts) == (answers.get("dev_database", "docker") == "docker")

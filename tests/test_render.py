@@ -1,0 +1,57 @@
+"""`copier copy` writes the expected tree for every kind of project."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import MATRIX
+
+
+def tree(project):
+    return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_tree(render, answers):
+    project = render(**answers)
+    domains = answers.get("domains", [])
+    auth = answers.get("use_better_auth", True)
+    pro = answers.get("atlas_pro", False)
+    docker = answers.get("dev_database", "docker") == "docker"
+
+    expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "atlas.hcl", "package.json"}
+    expected.add("schemas/10_public.sql")
+    expected |= {f"schemas/20_{d}.sql" for d in domains}
+    if auth:
+        expected |= {"schemas/00_auth.sql", "src/auth.ts"}
+    if not pro:
+        expected.add("scripts/apply-triggers.sh")
+        expected |= {f"triggers/20_{d}.sql" for d in domains}
+    if docker:
+        expected.add("compose.yaml")
+    assert tree(project) == expected
+
+
+def test_defaults_render_a_working_project(render):
+    """`--defaults` alone gives Better Auth, no domains, docker, Atlas without Pro."""
+    project = render()
+    assert (project / "schemas" / "00_auth.sql").is_file()
+    assert (project / "compose.yaml").is_file()
+    assert (project / "scripts" / "apply-triggers.sh").is_file()
+    assert not list(project.glob("schemas/20_*.sql"))
+
+
+def test_env_is_ignored_and_example_is_not(render):
+    project = render()
+    ignored = (project / ".gitignore").read_text().split()
+    assert ".env" in ignored and ".env.example" not in ignored
+
+
+def test_readme_names_the_mode_and_the_differences(render):
+    free = (render(atlas_pro=False, domains=["asset"]) / "README.md").read_text()
+    pro = (render(atlas_pro=True, domains=["asset"]) / "README.md").read_text()
+    assert "## Mode: Atlas without Pro" in free and "apply-triggers.sh" in free
+    assert "## Mode: Atlas Pro" in pro and "atlas login" in pro
+    for text in (free, pro):
+        line = next(line for line in text.splitlines() if "differs from the convention doc" in line)
+        assert "getenv()" in line and "file-name order" in line

@@ -1,0 +1,112 @@
+"""Generated SQL on a real PostgreSQL, in Atlas's load order, and the updated_at triggers at work."""
+
+from __future__ import annotations
+
+import shutil
+
+import psycopg
+import pytest
+
+from tests.conftest import MATRIX, load_schemas, run_npm_script, schema_files
+
+# A user edit: a domain table that references Better Auth's user table.
+USER_FK = """
+ALTER TABLE account.example ADD COLUMN user_id text REFERENCES auth."user" ("id") ON DELETE CASCADE;
+"""
+
+
+@pytest.mark.parametrize("answers", MATRIX)
+def test_schemas_load_in_atlas_order(render, fresh_db, answers):
+    load_schemas(fresh_db, render(**answers))
+
+
+def editable_copy(project, tmp_path):
+    """Copy a rendered project so a test can edit it (renders are shared by the session)."""
+    return shutil.copytree(project, tmp_path / "server")
+
+
+def test_domain_sorting_before_auth_can_reference_auth_user(render, fresh_db, tmp_path):
+    project = editable_copy(render(domains=["account", "portfolio"]), tmp_path)
+    with (project / "schemas" / "20_account.sql").open("a") as f:
+        f.write(USER_FK)
+    load_schemas(fresh_db, project)
+    with psycopg.connect(fresh_db) as conn:
+        fk = conn.execute(
+            "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'account.example'::regclass AND contype = 'f'"
+        ).fetchone()
+    assert fk == ('auth."user"',)
+
+
+def test_doc_file_names_would_break_that_reference(render, fresh_db, tmp_path):
+    """Control: with the convention doc's names (account.sql before auth.sql) the same edit fails."""
+    project = editable_copy(render(domains=["account"]), tmp_path)
+    for path in schema_files(project):
+        path.rename(path.with_name(path.name.split("_", 1)[1]))
+    with (project / "schemas" / "account.sql").open("a") as f:
+        f.write(USER_FK)
+    with pytest.raises(AssertionError, match="account.sql does not load"):
+        load_schemas(fresh_db, project)
+
+
+def timestamps(conn, table):
+    return conn.execute(f"SELECT created_at, updated_at FROM {table}").fetchone()
+
+
+def touch_row(uri, table="asset.example"):
+    """Insert a row stamped an hour ago, update it, return (created, updated) before and after."""
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {table}")
+        conn.execute(
+            f"INSERT INTO {table} (name, created_at, updated_at) VALUES ('a', now() - interval '1 hour', now() - interval '1 hour')"
+        )
+        before = timestamps(conn, table)
+        conn.execute(f"UPDATE {table} SET name = 'b'")
+        return before, timestamps(conn, table)
+
+
+def assert_trigger_moved_updated_at(before, after):
+    assert after[0] == before[0], "created_at must not change"
+    assert after[1] > before[1], "updated_at must move on UPDATE"
+
+
+def test_updated_at_trigger_with_atlas_pro(render, fresh_db):
+    project = render(domains=["asset", "portfolio"], atlas_pro=True)
+    load_schemas(fresh_db, project)
+    assert_trigger_moved_updated_at(*touch_row(fresh_db))
+    assert_trigger_moved_updated_at(*touch_row(fresh_db, "portfolio.example"))
+
+
+def test_updated_at_trigger_without_atlas_pro(render, fresh_db, tmp_path):
+    project = editable_copy(render(domains=["asset", "portfolio"], atlas_pro=False), tmp_path)
+    # A table the user added later also gets its trigger from the script.
+    with (project / "schemas" / "20_asset.sql").open("a") as f:
+        f.write("\nCREATE TABLE asset.holding (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text,"
+                " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());\n")
+    load_schemas(fresh_db, project)  # what `atlas schema apply` leaves: tables, no triggers
+    before, after = touch_row(fresh_db)
+    assert after[1] == before[1], "without the script there is no trigger (Atlas's free builds drop them)"
+
+    # The way a user runs it: `npm run db:triggers`, DATABASE_URL taken from .env.
+    env_file = project / ".env"
+    env_file.write_text(env_file.read_text().replace(
+        next(line for line in env_file.read_text().splitlines() if line.startswith("DATABASE_URL=")),
+        f"DATABASE_URL='{fresh_db}'",
+    ))
+    for _ in range(2):  # idempotent: a second run changes nothing and does not fail
+        run = run_npm_script(project, "db:triggers")
+        assert run.returncode == 0, run.stderr
+        assert "applied triggers/20_asset.sql" in run.stdout
+    with psycopg.connect(fresh_db) as conn:
+        triggers = conn.execute(
+            "SELECT tgrelid::regclass::text, count(*) FROM pg_trigger WHERE NOT tgisinternal GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert triggers == [("asset.example", 1), ("asset.holding", 1), ("portfolio.example", 1)]
+    for table in ("asset.example", "asset.holding", "portfolio.example"):
+        assert_trigger_moved_updated_at(*touch_row(fresh_db, table))
+
+
+def test_trigger_script_fails_clearly_without_a_database(render, tmp_path):
+    project = editable_copy(render(domains=["asset"]), tmp_path)
+    (project / ".env").unlink()
+    run = run_npm_script(project, "db:triggers")
+    assert run.returncode != 0 and "no .env file" in run.stderr
