@@ -48,6 +48,15 @@ def default_slug(destination: object, project_name: str) -> str:
     return slug[:64] or "app"
 
 
+def schema_names(domains: list[str] | None, use_better_auth: bool) -> list[str]:
+    """Every schema the files in schemas/ create, in load order: atlas.hcl must list exactly these."""
+    return (["auth"] if use_better_auth else []) + ["public"] + list(domains or [])
+
+
+def hcl_list(values: list[str]) -> str:
+    return "[" + ", ".join(hcl_string(v) for v in values) + "]"
+
+
 def scratch_database(database: str) -> str:
     """Name of the empty database Atlas plans against when there is no Docker (63-byte limit)."""
     return f"{database[:53]}_atlas_dev"
