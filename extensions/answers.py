@@ -20,16 +20,23 @@ PG_RESERVED: frozenset[str] = _namespace["RESERVED"]
 SUPPORTED_POSTGRES_VERSIONS = ("14", "15", "16", "17", "18")  # CREATE OR REPLACE TRIGGER needs 14+
 # Schemas the template itself creates or PostgreSQL owns: a domain may not take these names.
 TAKEN_SCHEMAS = frozenset({"auth", "public", "information_schema"})
+# PostgreSQL refuses these role names (CREATE ROLE: 'role name "public" is reserved').
+RESERVED_ROLES = frozenset({"public", "none"})
+# Databases every cluster already has and that `createdb` / the postgres image cannot create.
+TEMPLATE_DATABASES = frozenset({"template0", "template1"})
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_PORT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and '٣'
 _MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 
 
 def identifier_error(value: object) -> str:
     """Why `value` cannot be a bare PostgreSQL identifier, or '' if it can."""
-    if not isinstance(value, str) or not value:
+    if value is None or value == "":
         return "must not be empty"
+    if not isinstance(value, str):
+        return f"{value!r} must be a name (text), not a {type(value).__name__}"
     if not _IDENTIFIER.fullmatch(value):
         return (
             f"{value!r} must use only lowercase letters, digits and _, and start with a letter"
@@ -48,7 +55,21 @@ def _suggest_identifier(value: str) -> str:
     cleaned = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
     if not cleaned or not cleaned[0].isalpha():
         cleaned = "x_" + cleaned
+    if cleaned in PG_RESERVED | TAKEN_SCHEMAS | RESERVED_ROLES | TEMPLATE_DATABASES or cleaned.startswith("pg_"):
+        cleaned = "my_" + cleaned  # never suggest a name another rule refuses
     return cleaned[:_MAX_IDENTIFIER_BYTES]
+
+
+def database_error(value: object) -> str:
+    if isinstance(value, str) and value in TEMPLATE_DATABASES:
+        return f"{value!r} is one of PostgreSQL's template databases; pick your app's own name"
+    return identifier_error(value)
+
+
+def role_error(value: object) -> str:
+    if isinstance(value, str) and value in RESERVED_ROLES:
+        return f"{value!r} is a role name PostgreSQL reserves; pick another (for example {value + '_owner'!r})"
+    return identifier_error(value)
 
 
 def domain_error(value: object) -> str:
@@ -59,9 +80,7 @@ def domain_error(value: object) -> str:
 
 def domains_error(value: object) -> str:
     """The list of domain schemas: a list of distinct, valid schema names (may be empty)."""
-    if value is None:
-        return ""
-    if not isinstance(value, list):
+    if not isinstance(value, list):  # also None: an emptied answer is not a list (write [] for none)
         return "must be a YAML list of schema names, for example [asset, portfolio] (or [] for none)"
     for item in value:
         if error := domain_error(item):
@@ -85,8 +104,8 @@ def slug_error(value: object) -> str:
 
 
 def port_error(value: object) -> str:
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    text = str(value)  # no strip: ' 80' would land as-is in the README and answers file
+    if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
         return f"{value!r} must be a whole number from 1 to 65535"
     return ""
 
@@ -120,8 +139,8 @@ def password_error(value: object) -> str:
 RULES: dict[str, Callable[[object], str]] = {
     "project_name": free_text_error,
     "project_slug": slug_error,
-    "db_name": identifier_error,
-    "db_user": identifier_error,
+    "db_name": database_error,
+    "db_user": role_error,
     "db_password": password_error,
     "postgres_version": postgres_version_error,
     "db_port": port_error,

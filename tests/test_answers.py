@@ -1,0 +1,190 @@
+"""Every answer rule, called directly (the plain functions copier.yml's validators use)."""
+
+from __future__ import annotations
+
+import pytest
+from pglast import keywords
+
+from extensions import answers, rendering
+from extensions.answers import RULES, answer_error
+
+# (question, value, fragment of the message) -- fragment None means the value is accepted.
+OK = None
+IDENT_BAD = [
+    ("Shop", "lowercase letters"),
+    ("1shop", "start with a letter"),
+    ("my-shop", "lowercase letters"),
+    ("my shop", "lowercase letters"),
+    ("shöp", "lowercase letters"),
+    ("a" * 64, "63-byte"),
+    ("select", "reserved PostgreSQL keyword"),
+    ("user", "reserved PostgreSQL keyword"),
+    ("authorization", "reserved PostgreSQL keyword"),  # TYPE_FUNC_NAME keyword
+    ("pg_x", "pg_"),
+    ("", "must not be empty"),
+    (None, "must not be empty"),
+    (7, "must be a name"),
+]
+IDENT_OK = ["shop", "s", "shop_2", "a" * 63, "int", "name", "users", "pgx"]
+
+CASES = [
+    *[(q, v, frag) for q in ("db_name", "db_user") for v, frag in IDENT_BAD],
+    *[(q, v, OK) for q in ("db_name", "db_user") for v in IDENT_OK],
+    ("db_name", "template1", "template databases"),
+    ("db_name", "template0", "template databases"),
+    ("db_name", "postgres", OK),
+    ("db_user", "public", "role name PostgreSQL reserves"),
+    ("db_user", "none", "role name PostgreSQL reserves"),
+    ("db_user", "postgres", OK),
+    # domains: a YAML list of distinct schema names
+    *[("domains", [v], frag) for v, frag in IDENT_BAD if v is not None],
+    ("domains", [None], "must not be empty"),
+    ("domains", ["auth"], "already manages"),
+    ("domains", ["public"], "already manages"),
+    ("domains", ["information_schema"], "already manages"),
+    ("domains", ["asset", "feed", "asset"], "more than once"),
+    ("domains", "asset", "YAML list"),
+    ("domains", {"asset": 1}, "YAML list"),
+    ("domains", None, "YAML list"),
+    ("domains", [], OK),
+    ("domains", ["asset"], OK),
+    ("domains", ["asset", "portfolio", "feed", "int", "a" * 63], OK),
+    # slug (and atlas_repo): a safe folder name
+    *[
+        (q, v, frag)
+        for q in ("project_slug", "atlas_repo")
+        for v, frag in [
+            ("a/b", "folder name"),
+            ("..", "folder name"),
+            ("a..b", "folder name"),
+            ("my shop", "folder name"),
+            (".shop", "folder name"),
+            ("-shop", "folder name"),
+            ("Shop", "folder name"),
+            ("a" * 65, "at most 64"),
+            ("", "must not be empty"),
+            ("shop", OK),
+            ("my-shop_2", OK),
+            ("1shop", OK),
+            ("a" * 64, OK),
+        ]
+    ],
+    # port: an integer 1-65535, asked as text
+    ("db_port", "0", "1 to 65535"),
+    ("db_port", "65536", "1 to 65535"),
+    ("db_port", "abc", "whole number"),
+    ("db_port", "-1", "whole number"),
+    ("db_port", "54.32", "whole number"),
+    ("db_port", "", "whole number"),
+    ("db_port", " 80", "whole number"),
+    ("db_port", "²", "whole number"),  # str.isdigit() is True, int() raises
+    ("db_port", "٣", "whole number"),  # Arabic-Indic 3: int() would accept it
+    ("db_port", "80", OK),
+    ("db_port", "1", OK),
+    ("db_port", "65535", OK),
+    ("db_port", "5432", OK),
+    ("db_port", 5433, OK),
+    # version: a supported major
+    ("postgres_version", "13", "supported major versions"),
+    ("postgres_version", "19", "supported major versions"),
+    ("postgres_version", "17.2", "supported major versions"),
+    ("postgres_version", "", "supported major versions"),
+    *[("postgres_version", v, OK) for v in ("14", "15", "16", "17", "18")],
+    ("postgres_version", 17, OK),
+    # dev password: free text, escaped where it lands; one line, printable ASCII, no quotes
+    ("db_password", "dev_password", OK),
+    ("db_password", "p@ss/w:rd?#%&=+${x}%{y}$$", OK),
+    ("db_password", "a" * 128, OK),
+    ("db_password", "a" * 129, "at most 128"),
+    ("db_password", "", "must not be empty"),
+    ("db_password", "two words", "without spaces"),
+    ("db_password", "it's", "quotes"),
+    ('db_password', 'say"hi', "quotes"),
+    ("db_password", "back`tick", "quotes"),
+    ("db_password", "back\\slash", "backslashes"),
+    ("db_password", "pässword", "ASCII"),
+    ("db_password", "line\nbreak", "one line"),
+    ("db_password", "tab\there", "one line"),
+    # project name: free text, one printable line
+    ("project_name", "My App", OK),
+    ("project_name", "Ünïcødé \"quoted\" ${x} %{y} {{ z }} <b>&'", OK),
+    ("project_name", "x" * 200, OK),
+    ("project_name", "x" * 201, "at most 200"),
+    ("project_name", "", "must not be empty"),
+    ("project_name", "   ", "must not be empty"),
+    ("project_name", "two\nlines", "one line"),
+    ("project_name", "bell\x07", "one line"),
+    ("project_name", "sep\u2028arator", "one line"),
+]
+
+
+def _id(case):
+    question, value, fragment = case
+    return f"{question}-{'ok' if fragment is None else 'bad'}-{value!r:.20}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_rule(case):
+    question, value, fragment = case
+    message = answer_error(value, question)
+    if fragment is None:
+        assert message == ""
+    else:
+        assert message.startswith(f"{question}: "), message  # names the question
+        assert fragment in message, message  # and the rule
+
+
+def test_every_rule_has_good_and_bad_cases():
+    for question in RULES:
+        outcomes = {fragment is None for q, _, fragment in CASES if q == question}
+        assert outcomes == {True, False}, question
+
+
+def test_every_free_text_question_has_a_validator():
+    """copier.yml: each question except plain choices and booleans is validated by its rule."""
+    import yaml
+
+    from tests.conftest import TEMPLATE_ROOT
+
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    questions = {k: v for k, v in config.items() if not k.startswith("_")}
+    validated = {k for k, v in questions.items() if "validator" in v}
+    assert validated == set(RULES)
+    for name in validated:
+        assert questions[name]["validator"] == f"{{{{ {name} | answer_error('{name}') }}}}"
+    unvalidated = set(questions) - validated
+    for name in unvalidated:  # only closed questions may go without a validator
+        assert questions[name]["type"] == "bool" or "choices" in questions[name], name
+
+
+def test_keywords_match_pglast():
+    """extensions/pg_keywords.py is generated from pglast: a pglast bump must regenerate it."""
+    expected = keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+    assert answers.PG_RESERVED == expected, "run maint/pg_keywords.py"
+    assert {"select", "user", "table", "authorization", "left"} <= answers.PG_RESERVED
+
+
+def test_suggestions_are_valid_identifiers():
+    for question, value in [
+        *[(q, v) for q in ("db_name", "db_user") for v in ("My Shop", "1shop", "ÄÖ", "---", "Select", "PG_X", "A" * 80)],
+        ("db_user", "Public"), ("db_name", "Template1"), ("domains", ["Auth"]),
+    ]:
+        message = answer_error(value, question)
+        suggestion = message.split("(for example ")[1].rstrip(")").strip("'")
+        good = [suggestion] if question == "domains" else suggestion
+        assert answer_error(good, question) == "", (value, suggestion)
+
+
+@pytest.mark.parametrize(
+    "destination, name, slug",
+    [
+        ("apps/shop/server", "Whatever", "shop"),
+        ("/tmp/x", "My Shop!", "my-shop"),
+        ("/tmp/x", "!!!", "app"),
+        ("/tmp/x", "Ünïcødé Shop", "n-c-d-shop"),
+        ("/tmp/x", "x" * 100, "x" * 64),
+    ],
+)
+def test_default_slug_is_a_valid_slug(destination, name, slug):
+    assert rendering.default_slug(destination, name) == slug
+    assert answer_error(slug, "project_slug") == ""

@@ -1,0 +1,171 @@
+"""Bad answers through real `copier copy --data`: refused, named, and nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+
+from tests.conftest import TEMPLATE_ROOT
+
+# One bad value per rule family: (question, value as typed after --data, what the message must say).
+BAD = [
+    ("project_name", "", "must not be empty"),
+    ("project_slug", "../evil", "folder name"),
+    ("atlas_repo", "my repo", "folder name"),
+    ("db_name", "Select", "lowercase letters"),
+    ("db_name", "select", "reserved PostgreSQL keyword"),
+    ("db_user", "pg_owner", "starts with pg_"),
+    ("db_user", "public", "role name PostgreSQL reserves"),
+    ("db_password", "it's", "quotes"),
+    ("db_port", "abc", "whole number from 1 to 65535"),
+    ("db_port", "65536", "whole number from 1 to 65535"),
+    ("postgres_version", "13", "is not in ['14', '15', '16', '17', '18']"),  # copier's own choices check
+    ("domains", "[asset, user]", "reserved PostgreSQL keyword"),
+    ("domains", "[auth]", "already manages"),
+    ("domains", "[asset, asset]", "more than once"),
+    ("domains", "asset", "YAML list"),
+]
+BASE = {"project_name": "Demo Shop", "project_slug": "shop", "use_better_auth": False}
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under root with its kind, bytes, mode and mtime."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        content = path.read_bytes() if path.is_file() else None
+        state[str(path.relative_to(root))] = (stat.st_mode, stat.st_mtime_ns, content)
+    return state
+
+
+def copy(destination: Path, question: str, value: str) -> None:
+    copier.run_copy(
+        str(TEMPLATE_ROOT), str(destination), data={**BASE, question: value},
+        defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
+    )
+
+
+# Every case into an existing destination (the stricter check); one per family also into a new one.
+NEW_DESTINATION = {"project_slug", "db_name", "db_password", "db_port", "postgres_version", "domains"}
+CASES = [
+    pytest.param(q, v, rule, existing, id=f"{q}={v}-{'existing' if existing else 'new'}-dst")
+    for existing in (True, False)
+    for index, (q, v, rule) in enumerate(BAD)
+    if existing or (q in NEW_DESTINATION and q not in {b[0] for b in BAD[:index]})
+]
+
+
+@pytest.mark.parametrize("question, value, rule, existing", CASES)
+def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value, rule, existing):
+    destination = tmp_path / "apps" / "shop" / "server"
+    if existing:
+        destination.mkdir(parents=True)
+        (destination / "notes.txt").write_text("mine\n")
+        (destination / "atlas.hcl").write_text("# hand-written, not from the template\n")
+    before = snapshot(tmp_path)
+
+    with pytest.raises(ValueError) as caught:
+        copy(destination, question, value)
+
+    message = str(caught.value)
+    assert f"'{question}'" in message, message  # copier names the question...
+    assert rule in message, message  # ...and our message the rule
+    assert snapshot(tmp_path) == before  # no destination created, existing one untouched, no ../evil
+    assert destination.exists() == existing
+
+
+def test_good_answers_do_write(tmp_path):
+    """The control: the same call with good answers writes the project."""
+    destination = tmp_path / "apps" / "shop" / "server"
+    copy(destination, "domains", "[asset, portfolio]")
+    assert (destination / "schemas" / "20_portfolio.sql").is_file()
+
+
+def test_cli_shows_question_and_rule(tmp_path):
+    """What a person sees from the command line: exit 1 and the message, no project folder."""
+    destination = tmp_path / "server"
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+         "--data", "use_better_auth=false", "--data", "domains=[asset, select]",
+         str(TEMPLATE_ROOT), str(destination)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 1
+    assert "Validation error for question 'domains': domains: domain 'select' is a reserved PostgreSQL keyword" in result.stderr
+    assert not destination.exists()
+
+
+# ---- The prompts as a person meets them -------------------------------------
+
+CLEAR = "\x15"  # Ctrl-U: prompts start with the default filled in; clear it before typing
+ENTER = "\r"
+
+
+def test_interactive_prompt_refuses_then_accepts(tmp_path):
+    """`copier copy` in a pseudo-terminal: bad answers are shown the rule and asked again."""
+    pexpect = pytest.importorskip("pexpect")
+    destination = tmp_path / "apps" / "typed" / "server"
+    # PROMPT_TOOLKIT_NO_CPR: pexpect never answers the cursor-position query, which costs ~1 s a prompt.
+    env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
+        env=env, dimensions=(40, 200), encoding="utf-8", timeout=30,
+    )
+    screen = []
+    child.logfile_read = _Collect(screen)
+    # (text to wait for on screen, keys to type)
+    steps = [
+        ("Name of the app", CLEAR + "Typed Shop" + ENTER),
+        ("Folder name under apps/", ENTER),  # default from apps/typed/server: typed
+        ("PostgreSQL database name", ENTER),
+        ("PostgreSQL user that owns the database", ENTER),
+        ("Password of the local development database", CLEAR + "p@ss/w${x}%{y}" + ENTER),
+        ("PostgreSQL major version", ENTER),
+        ("Host port of the local development database", CLEAR + "abc" + ENTER),
+        ("Validation error for question 'db_port': db_port: 'abc' must be a whole number from 1 to 65535",
+         CLEAR + "6543" + ENTER),
+        ("Where the development database runs", ENTER),
+        ("Business domains", CLEAR + "[asset, select]" + ENTER),
+        ("domains: domain 'select' is a reserved PostgreSQL keyword", CLEAR + "[asset, portfolio]" + ENTER),
+        ("Atlas schema registry repository name", ENTER),
+        ("Atlas Pro", ENTER),
+        ("Does the server use Better Auth", "n"),
+    ]
+    try:
+        for text, keys in steps:
+            child.expect_exact(text)
+            child.send(keys)
+        child.expect(pexpect.EOF)
+    except (pexpect.TIMEOUT, pexpect.EOF) as error:
+        raise AssertionError(f"waiting for {text!r}; screen so far:\n{''.join(screen)[-3000:]}") from error
+    child.close()
+    assert child.exitstatus == 0, "".join(screen)[-3000:]
+
+    import yaml
+
+    recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert recorded["db_port"] == "6543"
+    assert recorded["domains"] == ["asset", "portfolio"]
+    assert recorded["db_password"] == "p@ss/w${x}%{y}"
+    assert (recorded["project_slug"], recorded["db_name"], recorded["db_user"]) == ("typed", "typed", "typed_owner")
+    assert '"127.0.0.1:6543:5432"' in (destination / "compose.yaml").read_text()
+    assert sorted(p.name for p in (destination / "schemas").glob("20_*")) == ["20_asset.sql", "20_portfolio.sql"]
+
+
+class _Collect:
+    """pexpect log sink that keeps what the program drew (shown when a step times out)."""
+
+    def __init__(self, into: list):
+        self.into = into
+
+    def write(self, text: str) -> None:
+        self.into.append(text)
+
+    def flush(self) -> None:
+        pass
