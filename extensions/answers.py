@@ -40,7 +40,7 @@ def identifier_error(value: object) -> str:
     if not _IDENTIFIER.fullmatch(value):
         return (
             f"{value!r} must use only lowercase letters, digits and _, and start with a letter"
-            f" (for example {_suggest_identifier(value)!r})"
+            f" (for example {to_identifier(value)!r})"
         )
     if len(value.encode()) > _MAX_IDENTIFIER_BYTES:
         return f"{value!r} is longer than PostgreSQL's {_MAX_IDENTIFIER_BYTES}-byte identifier limit"
@@ -51,7 +51,8 @@ def identifier_error(value: object) -> str:
     return ""
 
 
-def _suggest_identifier(value: str) -> str:
+def to_identifier(value: str) -> str:
+    """The nearest valid identifier: the default database name (from the slug) and the hint in messages."""
     cleaned = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
     if not cleaned or not cleaned[0].isalpha():
         cleaned = "x_" + cleaned

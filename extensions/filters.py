@@ -48,6 +48,7 @@ def _filter(name: str, function):
 
 
 AnswerError = _filter("answer_error", answers.answer_error)
+ToIdentifier = _filter("to_identifier", answers.to_identifier)
 DefaultSlug = _filter("default_slug", rendering.default_slug)
 PostgresUrl = _filter("postgres_url", lambda parts: rendering.postgres_url(*parts))
 HclString = _filter("hcl_string", rendering.hcl_string)
@@ -60,3 +61,14 @@ PostgresDataDir = _filter("postgres_data_dir", rendering.postgres_data_dir)
 RandomSecret = _filter("random_secret", rendering.random_secret)
 BetterAuthSql = _filter("better_auth_sql", lambda plugins, teams=False: better_auth().auth_schema_sql(plugins or [], teams))
 BetterAuthDependencies = _filter("better_auth_dependencies", lambda plugins: better_auth().npm_dependencies(plugins or []))
+
+
+class TemplateFilters(Extension):
+    """All the filters above as one extension (copier.yml lists only this, for start-up time)."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        for extension in (AnswerError, ToIdentifier, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
+                          SchemaNames, HclList, ScratchDatabase, PostgresDataDir, RandomSecret, BetterAuthSql,
+                          BetterAuthDependencies):
+            extension(environment)

@@ -142,6 +142,7 @@ def test_auth_and_public_load_before_every_domain(render):
 def test_function_bodies_are_valid_plpgsql(render):
     project = render(domains=["asset"], atlas_pro=True)
     for path in [*schema_files(project), *sorted(render(domains=["asset"]).glob("triggers/*.sql"))]:
-        for raw in pglast.parse_sql(path.read_text()):
-            if type(raw.stmt).__name__ == "CreateFunctionStmt":
-                pglast.parse_plpgsql(pglast.stream.RawStream()(raw.stmt) + ";")
+        text = path.read_text()
+        for statement in pglast.split(text):
+            if type(pglast.parse_sql(statement)[0].stmt).__name__ == "CreateFunctionStmt":
+                pglast.parse_plpgsql(statement)  # raises on a bad plpgsql body
