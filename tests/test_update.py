@@ -105,17 +105,22 @@ def atlas_schemas(project: Path) -> list[str]:
 # ---- fixtures -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory) -> Path:
-    """The template released as v1.0.0, then with a convention change as v2.0.0 (absolute path)."""
-    repo = tmp_path_factory.mktemp("template") / "copier-atlas-postgres"
-    repo.mkdir()
+def release_working_tree_as_v1(repo: Path) -> Path:
+    """A git repository holding the working tree's template, tagged v1.0.0."""
+    repo.mkdir(parents=True)
     shutil.copy2(TEMPLATE_ROOT / "copier.yml", repo / "copier.yml")
     for folder in ("template", "extensions"):
         shutil.copytree(TEMPLATE_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     git_init(repo)
     commit_all(repo, "v1")
     git(repo, "tag", "v1.0.0")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory) -> Path:
+    """The template released as v1.0.0, then with a convention change as v2.0.0 (absolute path)."""
+    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("template") / "copier-atlas-postgres")
 
     # v2: the same files change in regions a user rarely touches.
     (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
@@ -126,6 +131,27 @@ def template_repo(tmp_path_factory) -> Path:
     readme = repo / "template" / "README.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
     commit_all(repo, "v2: convention change")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def renaming_template_repo(tmp_path_factory) -> Path:
+    """v2.0.0 renames every domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
+    that CHANGELOG.md prescribes for a rename (extensions/rename_files.py, stage after)."""
+    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("renaming") / "copier-atlas-postgres")
+    for folder in ("schemas", "triggers"):
+        for path in (repo / "template").glob(f"*{folder}*/20_*"):
+            git(repo, "mv", str(path), str(path.with_name("30_" + path.name[3:])))
+    migration = (
+        '_migrations:\n'
+        '  - version: "2.0.0"\n'
+        '    when: "{{ _stage == \'after\' }}"\n'
+        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/extensions/rename_files.py",\n'
+        '              schemas/20_, schemas/30_, triggers/20_, triggers/30_]\n'
+    )
+    replace_once(repo / "copier.yml", "_migrations:\n", migration)
+    commit_all(repo, "v2: domain files renamed 20_ -> 30_")
     git(repo, "tag", "v2.0.0")
     return repo
 
@@ -281,6 +307,28 @@ def test_update_without_new_version_changes_nothing(template_repo, mono):
     assert "Keeping template version 2.0.0" in result.stderr
     assert git(mono, "status", "--porcelain") == ""
     assert snapshot(server) == before
+
+
+def test_release_renaming_domain_files_moves_the_users_text(renaming_template_repo, mono, fresh_db):
+    """A release that renames edited files: the migration moves the user's text to the new names."""
+    server = generate(renaming_template_repo, mono, "shop", ["asset", "portfolio"])
+    asset = server / "schemas" / "20_asset.sql"
+    asset.write_text(asset.read_text() + USER_TABLE)
+    commit_all(mono, "user table")
+    committed = {p: (server / p).read_text() for p in
+                 ("schemas/20_asset.sql", "schemas/20_portfolio.sql", "triggers/20_asset.sql")}
+
+    result = update(mono, "shop")
+
+    assert result.returncode == 0, result.stderr
+    assert "renamed schemas/20_asset.sql -> schemas/30_asset.sql" in result.stderr
+    for old, text in committed.items():
+        new = old.replace("/20_", "/30_")
+        assert not (server / old).exists() and (server / new).read_text() == text
+    renamed = git(mono, "diff", "--cached", "-M", "--name-status", "--", "apps/shop/server").splitlines()
+    assert "R100\tapps/shop/server/schemas/20_asset.sql\tapps/shop/server/schemas/30_asset.sql" in renamed
+    assert git(mono, "diff", "--name-only", "--", "apps/shop/server/schemas") == ""
+    load_schemas(fresh_db, server)
 
 
 # ---- the guard's functions on a plain git repository (no copier) ---------------------------
