@@ -374,8 +374,8 @@ class Bench:
                     if slow:
                         grab = False
         summary = next((l.strip("= ") for l in reversed(lines) if re.search(r"\d+ (passed|failed|error)", l)), "?")
-        out = ["## Test suite", "",
-               f"`python -m pytest -q --durations=10`: wall {wall:.1f} s, exit {proc.returncode}, {summary}", "",
+        self.suite_line = f"`python -m pytest -q --durations=10`: wall {wall:.1f} s, exit {proc.returncode}, {summary}"
+        out = ["## Test suite", "", self.suite_line, "",
                "| time | phase | test |", "|---:|---|---|"]
         failed = [l.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ") for l in lines
                   if l.startswith(("FAILED ", "ERROR "))]
@@ -435,6 +435,18 @@ class Bench:
         return "\n".join(lines) + "\n"
 
 
+README_START, README_END = "<!-- bench/run.py writes from here -->", "<!-- to here -->"
+
+
+def with_latest_table(readme: str, summary: str) -> str:
+    """README text with the block between the two markers replaced by SUMMARY."""
+    head, found, rest = readme.partition(README_START)
+    _, found_end, tail = rest.partition(README_END)
+    if not (found and found_end):
+        sys.exit(f"README.md has no {README_START} ... {README_END} block")
+    return f"{head}{README_START}\n{summary}{README_END}{tail}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=None, help="rounds of every case (default 7, --quick 3)")
@@ -490,7 +502,10 @@ def main() -> None:
             stamp = started.strftime("%Y%m%dT%H%M%SZ")
             (results / f"{stamp}.md").write_text(report)
             (BENCH / "latest.md").write_text(report)
-            print(f"written: bench/results/{stamp}.md and bench/latest.md")
+            readme = REPO / "README.md"
+            summary = "\n".join(sections[2:7]) + "\n" + (bench.suite_line + "\n" if args.with_tests else "")
+            readme.write_text(with_latest_table(readme.read_text(), summary))
+            print(f"written: bench/results/{stamp}.md, bench/latest.md and the table in README.md")
     finally:
         if args.keep:
             print(f"kept {bench.root}")
