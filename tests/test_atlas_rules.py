@@ -15,7 +15,13 @@ from tests.conftest import MATRIX, schema_files
 # atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",
                    "coalescelist", "format", "join", "split", "lower", "upper", "replace", "concat"}
-DESTRUCTIVE_CHANGES = {"drop_schema", "drop_table", "drop_column", "drop_index", "drop_foreign_key", "drop_check"}
+# The kinds a `diff { skip { ... } }` block can name (Atlas cmdapi/project.go, SkipChanges; newer
+# releases add view/func/trigger kinds). Destructive ones: every drop, and the modify kinds that
+# rewrite or re-create existing objects. modify_table is not one: it carries every table change.
+ATLAS_SKIP_KINDS = {f"{verb}_{kind}" for verb in ("add", "drop", "modify")
+                    for kind in ("schema", "table", "column", "index", "foreign_key")}
+DESTRUCTIVE_CHANGES = {f"drop_{kind}" for kind in ("schema", "table", "column", "index", "foreign_key")} | {
+    "modify_column", "modify_index", "modify_foreign_key"}
 PRO_ONLY_STATEMENTS = {"CreateFunctionStmt", "CreateTrigStmt", "CreateExtensionStmt", "DoStmt", "CreateEventTrigStmt"}
 
 
@@ -81,6 +87,8 @@ def test_envs_schemas_and_urls(render, answers):
         scratch = urlsplit(envs["dev"]["dev"])
         assert scratch.path != dev_url.path and scratch.netloc == dev_url.netloc
     assert set(envs["prod"]["diff"]["skip"]) >= DESTRUCTIVE_CHANGES
+    assert set(envs["prod"]["diff"]["skip"]) <= ATLAS_SKIP_KINDS  # an unknown kind protects nothing
+    assert "modify_table" not in envs["prod"]["diff"]["skip"]  # would block adding a column
     assert all(envs["prod"]["diff"]["skip"][kind] is True for kind in DESTRUCTIVE_CHANGES)
 
 
