@@ -27,7 +27,9 @@ TEMPLATE_DATABASES = frozenset({"template0", "template1"})
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_PORT = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts '²' and '٣'
+# ASCII digits only (str.isdigit() also accepts '²' and '٣'), no leading zero: the text lands
+# as typed in compose.yaml, URLs and the README, so it must be the port's one canonical spelling.
+_PORT = re.compile(r"[1-9][0-9]*")
 _MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 
 
@@ -59,6 +61,12 @@ def to_identifier(value: str) -> str:
     if cleaned in PG_RESERVED | TAKEN_SCHEMAS | RESERVED_ROLES | TEMPLATE_DATABASES or cleaned.startswith("pg_"):
         cleaned = "my_" + cleaned  # never suggest a name another rule refuses
     return cleaned[:_MAX_IDENTIFIER_BYTES]
+
+
+def owner_role(db_name: str) -> str:
+    """The default owner of DB_NAME: `<db_name>_owner`, shortened to fit the 63-byte limit."""
+    suffix = "_owner"
+    return to_identifier(db_name)[: _MAX_IDENTIFIER_BYTES - len(suffix)] + suffix
 
 
 def database_error(value: object) -> str:
@@ -107,7 +115,7 @@ def slug_error(value: object) -> str:
 def port_error(value: object) -> str:
     text = str(value)  # no strip: ' 80' would land as-is in the README and answers file
     if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
-        return f"{value!r} must be a whole number from 1 to 65535"
+        return f"{value!r} must be a whole number from 1 to 65535, written without a leading zero"
     return ""
 
 

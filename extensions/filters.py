@@ -49,6 +49,7 @@ def _filter(name: str, function):
 
 AnswerError = _filter("answer_error", answers.answer_error)
 ToIdentifier = _filter("to_identifier", answers.to_identifier)
+OwnerRole = _filter("owner_role", answers.owner_role)
 DefaultSlug = _filter("default_slug", rendering.default_slug)
 PostgresUrl = _filter("postgres_url", lambda parts: rendering.postgres_url(*parts))
 HclString = _filter("hcl_string", rendering.hcl_string)
@@ -68,7 +69,7 @@ class TemplateFilters(Extension):
 
     def __init__(self, environment):
         super().__init__(environment)
-        for extension in (AnswerError, ToIdentifier, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
+        for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
                           SchemaNames, HclList, ScratchDatabase, PostgresDataDir, RandomSecret, BetterAuthSql,
                           BetterAuthDependencies):
             extension(environment)

@@ -79,6 +79,8 @@ CASES = [
     ("db_port", " 80", "whole number"),
     ("db_port", "²", "whole number"),  # str.isdigit() is True, int() raises
     ("db_port", "٣", "whole number"),  # Arabic-Indic 3: int() would accept it
+    ("db_port", "080", "leading zero"),
+    ("db_port", "00", "whole number"),
     ("db_port", "80", OK),
     ("db_port", "1", OK),
     ("db_port", "65535", OK),
@@ -173,6 +175,15 @@ def test_suggestions_are_valid_identifiers():
         suggestion = message.split("(for example ")[1].rstrip(")").strip("'")
         good = [suggestion] if question == "domains" else suggestion
         assert answer_error(good, question) == "", (value, suggestion)
+
+
+@pytest.mark.parametrize("slug", ["shop", "my-shop", "x" * 64, "a" + "-b" * 31, "select", "pg-admin", "1st"])
+def test_default_database_and_owner_are_valid_for_any_slug(slug):
+    """copier does not validate defaults taken with --defaults: they must be valid by construction."""
+    assert answer_error(slug, "project_slug") == ""
+    db_name = answers.to_identifier(slug)
+    assert answer_error(db_name, "db_name") == ""
+    assert answer_error(answers.owner_role(db_name), "db_user") == ""
 
 
 @pytest.mark.parametrize(
