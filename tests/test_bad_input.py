@@ -9,6 +9,7 @@ from pathlib import Path
 
 import copier
 import pytest
+import yaml
 
 from tests.conftest import TEMPLATE_ROOT
 
@@ -29,6 +30,36 @@ BAD = [
     ("domains", "[auth]", "already manages"),
     ("domains", "[asset, asset]", "more than once"),
     ("domains", "asset", "YAML list"),
+    # The rules the rows above do not reach, one value each.
+    ("project_name", "x" * 201, "at most 200 characters"),
+    ("project_slug", ".hidden", "folder name"),
+    ("project_slug", "..", "folder name"),
+    ("db_name", "a" * 64, "63-byte identifier limit"),
+    ("db_name", "template0", "template databases"),
+    ("db_user", "none", "role name PostgreSQL reserves"),
+    ("db_password", "back\\slash", "backslashes"),
+    ("db_password", "two words", "without spaces"),
+    ("db_port", "0", "whole number from 1 to 65535"),
+    ("db_port", "080", "leading zero"),
+    ("domains", "[pg_stuff]", "starts with pg_"),
+    ("domains", "[information_schema]", "already manages"),
+    ("domains", "[Asset]", "lowercase letters"),
+]
+# Edge values each rule must accept, through the same call (one project written per value).
+GOOD = [
+    ("project_name", "Ünïcødé & Co. \"quoted\" ${x} %{y} #1"),
+    ("project_slug", "a" * 64),
+    ("project_slug", "9lives_shop-2"),
+    ("db_name", "a" * 63),
+    ("db_name", "int"),  # an unreserved keyword is a fine name
+    ("db_user", "shop_owner"),
+    ("db_password", "p@ss:w/rd?#%{}$[]"),
+    ("db_port", "1"),
+    ("db_port", "65535"),
+    ("postgres_version", "14"),
+    ("domains", "[]"),
+    ("domains", "[asset, portfolio, feed, " + "d" * 63 + "]"),
+    ("atlas_repo", "shop-schemas"),
 ]
 BASE = {"project_name": "Demo Shop", "project_slug": "shop", "use_better_auth": False}
 
@@ -79,11 +110,15 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
     assert destination.exists() == existing
 
 
-def test_good_answers_do_write(tmp_path):
-    """The control: the same call with good answers writes the project."""
+@pytest.mark.parametrize("question, value", GOOD, ids=[f"{q}={v[:20]}" for q, v in GOOD])
+def test_good_answer_is_accepted_and_recorded(tmp_path, question, value):
+    """The control: the same call with an edge value the rule accepts writes the project."""
     destination = tmp_path / "apps" / "shop" / "server"
-    copy(destination, "domains", "[asset, portfolio]")
-    assert (destination / "schemas" / "20_portfolio.sql").is_file()
+    copy(destination, question, value)
+    recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    expected = yaml.safe_load(value) if question == "domains" else value
+    assert recorded[question] == expected
+    assert (destination / "atlas.hcl").is_file()
 
 
 def test_cli_shows_question_and_rule(tmp_path):
