@@ -10,6 +10,7 @@ import subprocess
 
 import psycopg
 
+from extensions import better_auth
 from tests.conftest import load_schemas
 
 SMOKE = """
@@ -29,7 +30,8 @@ process.exit(0);
 
 def test_sign_up_sign_in_and_organization(render, fresh_db, bun, better_auth_check, tmp_path):
     project = shutil.copytree(
-        render(use_better_auth=True, better_auth_plugins=["organization", "admin", "passkey", "apiKey"],
+        # Every plugin, so every branch of the generated auth.ts runs.
+        render(use_better_auth=True, better_auth_plugins=list(better_auth.PLUGINS), organization_teams=True,
                domains=["asset"]),
         tmp_path / "server",
     )
@@ -44,6 +46,7 @@ def test_sign_up_sign_in_and_organization(render, fresh_db, bun, better_auth_che
            "BETTER_AUTH_SECRET": "x" * 40, "BETTER_AUTH_URL": "http://localhost:3000"}
     run = subprocess.run([bun, "run", "smoke.ts"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+    print(run.stdout)  # shown with `pytest -rP`: the run's own account of what it did
     assert "signed in 200" in run.stdout and "organization acme" in run.stdout, run.stdout
 
     with psycopg.connect(fresh_db) as conn:

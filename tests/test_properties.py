@@ -242,3 +242,18 @@ def quote_password(password: str) -> str:
     from urllib.parse import quote
 
     return quote(password, safe="")
+
+
+def test_better_auth_secret_is_fresh_and_only_in_env(render):
+    """Each project gets its own random BETTER_AUTH_SECRET in .env; tracked files hold a placeholder."""
+    projects = [render(use_better_auth=True, db_port=port) for port in ("5432", "5433")]
+    secrets = []
+    for project in projects:
+        env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line)
+        secret = env["BETTER_AUTH_SECRET"].strip("'")
+        assert len(secret) >= 32 and "replace" not in secret
+        assert "BETTER_AUTH_SECRET='replace-with-a-long-random-string'" in (project / ".env.example").read_text()
+        others = [p for p in project.rglob("*") if p.is_file() and p.name != ".env"]
+        assert not [p for p in others if secret in p.read_text(errors="replace")]
+        secrets.append(secret)
+    assert secrets[0] != secrets[1]

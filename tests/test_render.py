@@ -32,15 +32,6 @@ def test_tree(render, answers):
     assert tree(project) == expected
 
 
-def test_defaults_render_a_working_project(render):
-    """`--defaults` alone gives Better Auth, no domains, docker, Atlas without Pro."""
-    project = render()
-    assert (project / "schemas" / "00_auth.sql").is_file()
-    assert (project / "compose.yaml").is_file()
-    assert (project / "scripts" / "apply-triggers.sh").is_file()
-    assert not list(project.glob("schemas/20_*.sql"))
-
-
 def test_env_is_ignored_and_example_is_not(render):
     project = render()
     ignored = (project / ".gitignore").read_text().split()
