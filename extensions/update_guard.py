@@ -102,13 +102,13 @@ def report(kept: list[str], conflicts: list[str], prefix: str) -> str:
             lines.append("!!")
         quoted = " ".join(f"{prefix}{p}" for p in kept)
         lines += [
-            "!! KEPT: these files belong to a domain that is no longer in `domains`. copier deleted",
-            "!! them; they were restored from git, because data definitions are never deleted by",
-            "!! an update:",
+            "!! KEPT: the new answers no longer generate these files (a domain removed from",
+            "!! `domains`, or triggers/ after switching to Atlas Pro). copier deleted them; they",
+            "!! were restored from git, because data definitions are never deleted by an update:",
             *(f"!!   {prefix}{p}" for p in kept),
-            "!! atlas.hcl no longer lists their schema. Either delete them deliberately:",
+            "!! Move what you still need elsewhere, then delete them deliberately:",
             f"!!   git rm {quoted}",
-            "!! or put the domain back in the list with the same update command and",
+            "!! or, for a domain, put it back in the list with the same update command and",
             "!! --data 'domains=[...]'.",
         ]
     lines.append(rule)

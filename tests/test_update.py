@@ -10,6 +10,7 @@ a new README line) and is tagged v2.0.0. Projects are generated at v1.0.0 into a
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -270,6 +271,28 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     result = update(mono, "shop")
     assert result.returncode == 0, result.stderr
     assert not portfolio.exists()
+
+
+def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
+    """The generated `npm run template:update` and `npm run domain:add -- <name>`, run in the project."""
+    server = generate(template_repo, mono, "shop", ["asset"])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # copier
+
+    def npm_run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["npm", "run", "--silent", *args], cwd=server, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    result = npm_run("template:update")
+    assert result.returncode == 0, result.stderr
+    assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
+    commit_all(mono, "update shop")
+
+    result = npm_run("domain:add", "--", "billing")
+
+    assert result.returncode == 0, result.stderr
+    assert atlas_schemas(server)[-2:] == ["asset", "billing"]
+    assert (server / "schemas" / "20_billing.sql").is_file() and (server / "triggers" / "20_billing.sql").is_file()
+    assert "- billing" in (server / ".copier-answers.yml").read_text()
 
 
 def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mono):
