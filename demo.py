@@ -36,7 +36,9 @@ def main() -> None:
     server = monorepo / "apps" / "shop" / "server"
     data = [arg for key, value in ANSWERS.items() for arg in ("--data", f"{key}={value}")]
     copier = Path(sys.executable).with_name("copier")
-    run(str(copier), "copy", "--trust", "--defaults", "--quiet", *data, str(TEMPLATE), "apps/shop/server", cwd=monorepo)
+    # HEAD: the template as it is in this checkout (without it copier takes the newest release tag).
+    run(str(copier), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "HEAD", *data, str(TEMPLATE),
+        "apps/shop/server", cwd=monorepo)
     run("git", "add", "-A", cwd=monorepo)
     run("git", "-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-qm", "copier copy", cwd=monorepo)
 
