@@ -365,6 +365,14 @@ def auth_schema_sql(plugins: Iterable[str], organization_teams: bool = False) ->
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def plugin_imports(plugins: Iterable[str]) -> dict[str, list[str]]:
+    """What auth.ts imports for these plugins: module -> plugin factories, in PLUGINS order."""
+    imports: dict[str, list[str]] = {}
+    for plugin in selected_plugins(plugins):
+        imports.setdefault(PLUGIN_PACKAGES.get(plugin, "better-auth/plugins"), []).append(plugin)
+    return imports
+
+
 def npm_dependencies(plugins: Iterable[str]) -> dict[str, str]:
     """Runtime npm dependencies of a server using these plugins, sorted by name."""
     names = {"better-auth", "@better-auth/core", "kysely", "pg"}

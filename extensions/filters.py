@@ -62,6 +62,8 @@ PostgresDataDir = _filter("postgres_data_dir", rendering.postgres_data_dir)
 RandomSecret = _filter("random_secret", rendering.random_secret)
 BetterAuthSql = _filter("better_auth_sql", lambda plugins, teams=False: better_auth().auth_schema_sql(plugins or [], teams))
 BetterAuthDependencies = _filter("better_auth_dependencies", lambda plugins: better_auth().npm_dependencies(plugins or []))
+BetterAuthPluginOrder = _filter("better_auth_plugin_order", lambda plugins: list(better_auth().selected_plugins(plugins or [])))
+BetterAuthImports = _filter("better_auth_imports", lambda plugins: better_auth().plugin_imports(plugins or []))
 
 
 class TemplateFilters(Extension):
@@ -71,5 +73,5 @@ class TemplateFilters(Extension):
         super().__init__(environment)
         for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
                           SchemaNames, HclList, ScratchDatabase, PostgresDataDir, RandomSecret, BetterAuthSql,
-                          BetterAuthDependencies):
+                          BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports):
             extension(environment)

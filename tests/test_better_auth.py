@@ -236,17 +236,25 @@ def test_pinned_set_installs_with_bun(bun, tmp_path):
         assert installed["version"] == version, name
 
 
-def test_auth_ts_template_knows_every_plugin():
-    """template/.../auth.ts.jinja lists the plugins itself (Jinja): same ids, same order."""
+def test_plugin_imports():
+    """Each plugin is imported once, from its own package or better-auth/plugins, in PLUGINS order."""
+    imports = better_auth.plugin_imports(["apiKey", "jwt", "twoFactor", "passkey"])
+    assert imports == {"better-auth/plugins": ["twoFactor", "jwt"], "@better-auth/api-key": ["apiKey"],
+                       "@better-auth/passkey": ["passkey"]}
+    every = better_auth.plugin_imports(PLUGINS)
+    assert sorted(p for names in every.values() for p in names) == sorted(PLUGINS)
+    assert set(every) - {"better-auth/plugins"} == set(PACKAGES) & set(every)  # pinned in package.json
+    assert better_auth.plugin_imports([]) == {}
+
+
+@pytest.mark.parametrize("plugins", [[], ["passkey", "twoFactor"], list(PLUGINS)], ids=["none", "two", "all"])
+def test_auth_ts_imports_and_calls_exactly_the_selected_plugins(render, plugins):
     import re
 
-    from tests.conftest import TEMPLATE_ROOT
-
-    (path,) = (TEMPLATE_ROOT / "template").glob("*src*/auth.ts.jinja")
-    text = path.read_text()
-    order = re.search(r'set order = \[([^\]]*)\]', text).group(1)
-    assert re.findall(r'"(\w+)"', order) == list(PLUGINS)
-    builtin = re.search(r'set builtin = \[([^\]]*)\]', text).group(1)
-    assert re.findall(r'"(\w+)"', builtin) == [p for p in PLUGINS if p not in better_auth.PLUGIN_PACKAGES]
-    for plugin, package in better_auth.PLUGIN_PACKAGES.items():
-        assert f'import {{ {plugin} }} from "{package}";' in text
+    text = (render(use_better_auth=True, better_auth_plugins=plugins) / "src" / "auth.ts").read_text()
+    imported = {module: names.split(", ") for names, module in re.findall(r'^import \{ (.+) \} from "(.+)";$', text, re.M)}
+    expected = {"better-auth": ["betterAuth"], "kysely": ["PostgresDialect"], "pg": ["Pool"],
+                **better_auth.plugin_imports(plugins)}
+    assert imported == expected
+    called = re.findall(r"^    (\w+)\(", text, re.M)
+    assert called == list(better_auth.selected_plugins(plugins))
