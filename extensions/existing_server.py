@@ -161,10 +161,10 @@ class ConventionServer:
         return {key: value for key, value in found.items() if value not in ("", None)}
 
 
-def read_convention_server(root: Path, atlas_hcl: str) -> ConventionServer | None:
-    """The convention-doc server in ROOT (with ATLAS_HCL as its atlas.hcl), or None when its
-    schemas/ folder does not have the doc's shape (unnumbered <name>.sql files)."""
-    sql_files = sorted((Path(root) / "schemas").glob("*.sql"))
+def read_convention_server(root: Path, atlas_hcl: str, sql_files: list[Path] | None = None) -> ConventionServer | None:
+    """The convention-doc server in ROOT (with ATLAS_HCL as its atlas.hcl and SQL_FILES, by default
+    schemas/*.sql), or None when those files do not have the doc's shape (unnumbered <name>.sql)."""
+    sql_files = sorted(sql_files if sql_files is not None else (Path(root) / "schemas").glob("*.sql"))
     if not sql_files or any(_NUMBERED.match(p.name) for p in sql_files):
         return None
     try:

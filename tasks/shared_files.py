@@ -82,7 +82,9 @@ def merge_entries(current: dict, base: dict | None, new: dict, *, user_wins: boo
         elif key in base and current[key] == base[key]:
             merged[key] = value
             changes[key] = "updated"
-        elif key in base and base[key] != value and not user_wins:
+        elif key in base and base[key] == value:
+            continue  # the template did not change it: the user's value stands, nothing to say
+        elif key in base and not user_wins:
             merged[key] = value
             changes[key] = "replaced"
         else:

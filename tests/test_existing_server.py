@@ -1,0 +1,274 @@
+"""Copying into servers that already exist, as most of our users' servers do: an app server with its
+own package.json and code, and a server built by hand from the convention doc (adoption).
+Real git, the real copier CLI, real PostgreSQL and the real Atlas engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from extensions import existing_server
+from tests.atlas_fixtures import run_atlas
+from tests.conftest import MATRIX, TEMPLATE_ROOT, load_schemas, pg_bin
+from tests.git_copier import V2_STATUS, commit_all, copier, data_args, git, snapshot, update
+
+DATA = TEMPLATE_ROOT / "tests" / "data"
+APP_PACKAGE = """{
+    "name": "shop-server",
+    "version": "1.0.0",
+    "scripts": {
+        "dev": "bun run src/index.ts",
+        "schema:apply": "prisma db push"
+    },
+    "files": ["dist", "src"],
+    "dependencies": {
+        "hono": "^4.0.0"
+    }
+}
+"""
+APP_FILES = {
+    "README.md": "# Shop server\n\nOur API.\n",
+    ".gitignore": "dist/\nnode_modules/\n",
+    "src/index.ts": "export default { fetch: () => new Response('ok') };\n",
+    "src/lib/auth.ts": 'import { betterAuth } from "better-auth";\nexport const auth = betterAuth({});\n',
+}
+
+
+def app_server(mono: Path) -> Path:
+    """An app server with code and no database part yet, committed."""
+    server = mono / "apps" / "shop" / "server"
+    for rel, text in {"package.json": APP_PACKAGE, **APP_FILES}.items():
+        (server / rel).parent.mkdir(parents=True, exist_ok=True)
+        (server / rel).write_text(text)
+    commit_all(mono, "the app server")
+    return server
+
+
+def copy(mono: Path, template: Path, *args: str, ref: str = "v1.0.0") -> subprocess.CompletedProcess:
+    return copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", ref, *args, str(template), "apps/shop/server")
+
+
+# ---- an app server with code -------------------------------------------------------------------
+
+
+def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mono):
+    server = app_server(mono)
+    result = copy(mono, template_repo, *data_args({"domains": ["asset"]}))
+
+    assert result.returncode == 0, result.stderr
+    assert "kept your 'schema:apply'" in result.stderr  # the app's own command for that name
+    assert "your config src/lib/auth.ts is kept" in result.stderr and 'schemaName: "auth"' in result.stderr
+    for rel, text in APP_FILES.items():
+        if rel != ".gitignore":
+            assert (server / rel).read_text() == text, rel
+    assert (server / ".gitignore").read_text() == APP_FILES[".gitignore"] + ".env\n"
+    assert not (server / "src" / "auth.ts").exists()
+    database_md = (server / "DATABASE.md").read_text()
+    assert "`src/lib/auth.ts` is your Better Auth config" in database_md and 'schemaName: "auth"' in database_md
+    package = json.loads((server / "package.json").read_text())
+    original = json.loads(APP_PACKAGE)
+    assert list(package) == list(original)  # the app's keys, in their order
+    assert package["scripts"]["schema:apply"] == "prisma db push" and package["scripts"]["dev"] == original["scripts"]["dev"]
+    assert package["dependencies"]["hono"] == "^4.0.0" and "better-auth" in package["dependencies"]
+    assert '\n    "files": ["dist", "src"],\n' in (server / "package.json").read_text()
+    assert all(len(indent) % 4 == 0 for indent in re.findall(r"\n( *)\S", (server / "package.json").read_text()))
+    commit_all(mono, "copier copy")
+
+    # The team edits one of the template's scripts; v2 changes another and adds one.
+    package["scripts"]["migrate:diff"] = "atlas migrate diff --env dev --lint"
+    (server / "package.json").write_text(json.dumps(package, indent=4) + "\n")
+    commit_all(mono, "our migrate:diff")
+    app_before = {rel: (server / rel).read_bytes() for rel in APP_FILES}
+
+    result = update(mono, "shop")
+
+    assert result.returncode == 0, result.stderr
+    scripts = json.loads((server / "package.json").read_text())["scripts"]
+    assert scripts["migrate:status"] == V2_STATUS  # changed by the template
+    assert scripts["template:check"] == "echo convention v2"  # added by the template
+    assert scripts["migrate:diff"] == "atlas migrate diff --env dev --lint"  # the user's edit survives
+    assert scripts["schema:apply"] == "prisma db push" and scripts["dev"] == "bun run src/index.ts"
+    assert {rel: (server / rel).read_bytes() for rel in APP_FILES} == app_before
+    assert "ACTION NEEDED" not in result.stderr
+
+
+# ---- refused before anything is written ----------------------------------------------------------
+
+
+def handmade_server(mono: Path, *, account: bool = False) -> Path:
+    """A server built by hand from the convention doc (tests/data/handmade-server), committed."""
+    server = mono / "apps" / "shop" / "server"
+    shutil.copytree(DATA / "handmade-server", server)
+    if account:
+        shutil.copy(DATA / "account.sql", server / "schemas" / "account.sql")
+        hcl = server / "atlas.hcl"
+        hcl.write_text(hcl.read_text().replace('["auth", "asset", "public"]', '["auth", "account", "asset", "public"]'))
+    commit_all(mono, "hand-made server")
+    return server
+
+
+def write(server: Path, rel: str, text: str) -> None:
+    (server / rel).parent.mkdir(parents=True, exist_ok=True)
+    (server / rel).write_text(text)
+
+
+REFUSALS = {
+    # case: (set-up on top of an app server, extra copier arguments, paths the message names)
+    "template file": (lambda s: write(s, "DATABASE.md", "# ours\n"), [], ["DATABASE.md"]),
+    "trigger folder": (lambda s: write(s, "triggers/x.sql", "select 1;\n"), [], ["triggers"]),
+    "numbered schema": (lambda s: write(s, "schemas/20_asset.sql", "select 1;\n"), [], ["schemas/20_asset.sql"]),
+    "invalid package.json": (lambda s: write(s, "package.json", '{"name": "x",}\n'), [], ["package.json"]),
+    "atlas.hcl, other layout": (lambda s: (write(s, "atlas.hcl", "env \"dev\" {\n}\n"), write(s, "schemas/01_x.sql", "")),
+                                [], ["atlas.hcl"]),
+    "second compose file": (lambda s: (write(s, "docker-compose.yml", "services: {}\n"), write(s, "compose.db.yaml", "")),
+                            [], ["compose.db.yaml"]),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_copy_is_refused_before_writing(template_repo, mono, case):
+    set_up, args, named = REFUSALS[case]
+    set_up(app_server(mono))
+    commit_all(mono, case)
+
+    result = copy(mono, template_repo, *args)
+
+    assert result.returncode != 0
+    assert "Nothing was written" in result.stderr, result.stderr
+    for path in named:
+        assert f"  - {path}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
+    server = handmade_server(mono)
+    result = copy(mono, template_repo)
+    assert result.returncode != 0 and "run the same command with --overwrite" in result.stderr, result.stderr
+    assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""
+
+    (server / "schemas" / "asset.sql").write_text((server / "schemas" / "asset.sql").read_text() + "-- wip\n")
+    before = snapshot(mono / "apps")
+    result = copy(mono, template_repo, "--overwrite")
+    assert result.returncode != 0 and "uncommitted changes; commit them first" in result.stderr, result.stderr
+    assert snapshot(mono / "apps") == before
+
+
+def test_destination_paths_cover_what_the_template_writes(render):
+    """Every path the template writes whole is in existing_server.TEMPLATE_FILES (so a copy refuses
+    to start where the app has one); the others are merged, kept, the answers file, or atlas.hcl
+    (refused, or adopted with --overwrite: see the tests above)."""
+    shared = {"package.json", "README.md", ".gitignore", ".env", ".env.example", ".copier-answers.yml",
+              "schemas/01_auth_custom.sql", "atlas.hcl"}
+    for answers in MATRIX:
+        project = render(**answers.values[0])
+        for path in project.rglob("*"):
+            rel = path.relative_to(project).as_posix()
+            if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
+                continue
+            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in existing_server.TEMPLATE_FILES), rel
+
+
+# ---- a server built by hand from the convention doc -----------------------------------------------
+
+
+def build_old_database(atlas, pg_tcp, server: Path, tmp_path: Path) -> str:
+    """The database the team built with `atlas schema apply` from the hand-made files, after the
+    minimal fixes Atlas needs: getenv() for env(), and files loaded auth first (Atlas loads them by
+    name, so a domain sorting before auth could not reference auth."user")."""
+    db, scratch = f"old_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(db)
+    pg_tcp.create_database(scratch)
+    work = tmp_path / "as-built"
+    (work / "schemas").mkdir(parents=True)
+    (work / "atlas.hcl").write_text((server / "atlas.hcl").read_text().replace("env(", "getenv("))
+    order = sorted((server / "schemas").glob("*.sql"), key=lambda p: (p.stem != "auth", p.stem != "public", p.stem))
+    for index, path in enumerate(order):
+        shutil.copy(path, work / "schemas" / f"{index}_{path.name}")
+    applied = run_atlas(atlas, work, "schema", "apply", "--env", "dev", "--url", pg_tcp.admin_url(db),
+                        "--dev-url", pg_tcp.admin_url(scratch), "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    return db
+
+
+def planned_statements(output: str) -> list[str]:
+    """The SQL statements of an Atlas dry-run plan (comments dropped)."""
+    if "Schema is synced, no changes to be made" in output:
+        return []
+    sql = "\n".join(line for line in output.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+@pytest.mark.parametrize(("pro", "account", "plugins"), [
+    (False, True, ["organization"]),  # without Atlas Pro: the doc's boilerplate leaves schemas/
+    (True, False, []),  # the doc exactly, with Atlas Pro (what the files suggest)
+], ids=["free-account-organization", "pro-doc-exact"])
+def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp_path, pro, account, plugins):
+    server = handmade_server(mono, account=account)
+    old_db = build_old_database(atlas, pg_tcp, server, tmp_path)
+    history = {p.name: git(mono, "log", "--format=%H", "--", f"apps/shop/server/schemas/{p.name}").split()
+               for p in (server / "schemas").glob("*.sql")}
+
+    result = copy(mono, template_repo, "--overwrite", *data_args({"atlas_pro": pro, "better_auth_plugins": plugins}))
+
+    assert result.returncode == 0, result.stderr
+    answers = (server / ".copier-answers.yml").read_text()
+    # Defaults came from the hand-made files.
+    assert "db_name: database_name" in answers and "atlas_repo: project-name" in answers
+    assert ("- account\n" in answers) == account and "- asset\n" in answers
+    moves = {"auth.sql": "00_auth.sql", "public.sql": "10_public.sql", "asset.sql": "20_asset.sql",
+             **({"account.sql": "20_account.sql"} if account else {})}
+    for old, new in moves.items():
+        assert f"schemas/{old} -> schemas/{new}" in result.stderr
+    assert "auth.user.plan: your column, moved to schemas/01_auth_custom.sql" in result.stderr
+    assert 'ALTER TABLE auth."user" ADD COLUMN "plan" text not null' in (server / "schemas/01_auth_custom.sql").read_text()
+    if plugins:
+        assert "table auth.organization" in result.stderr  # what the first apply will add, listed
+
+    # The moves are staged alone: committing them first keeps each file's history.
+    git(mono, "commit", "-q", "-m", "Move schema files to the numbered names")
+    commit_all(mono, "adopt copier-atlas-postgres")
+    for old, new in moves.items():
+        followed = git(mono, "log", "--follow", "--format=%H", "--", f"apps/shop/server/schemas/{new}").split()
+        assert set(history[old]) <= set(followed), f"{new} lost the history of {old}"
+    if not pro:  # the official Atlas build refuses functions and triggers in schemas/ without Pro
+        for path in (server / "schemas").glob("*.sql"):
+            assert not re.search(r"create\s+(or\s+replace\s+)?(function|trigger)", path.read_text(), re.I), path.name
+
+    # Real Atlas, the adopted project against the database the old files built: nothing dropped,
+    # no user table changed; only what Better Auth is missing is added.
+    scratch = f"scratch_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(scratch)
+    plan = run_atlas(atlas, server, "schema", "apply", "--env", "dev", "--url", pg_tcp.admin_url(old_db),
+                     "--dev-url", pg_tcp.admin_url(scratch), "--dry-run")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    statements = planned_statements(plan.stdout)
+    assert not any("DROP" in s.upper() for s in statements), plan.stdout
+    assert all(re.match(r'(CREATE TABLE|CREATE INDEX \S+ ON|ALTER TABLE) "auth"\.', s) for s in statements), plan.stdout
+    assert all(" ADD COLUMN " in s for s in statements if s.startswith("ALTER TABLE")), plan.stdout
+    assert bool(statements) == bool(plugins), plan.stdout
+
+    # The new files load in PostgreSQL, in Atlas's order, and updated_at triggers still work.
+    load_schemas(fresh_db, server)
+    if not pro:
+        env = {"PSQL": pg_bin("psql"), "PATH": "/usr/bin:/bin"}
+        run = subprocess.run(["sh", "scripts/apply-triggers.sh", fresh_db], cwd=server, env=env,
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO asset.holding (symbol, created_at, updated_at)"
+                     " VALUES ('X', now() - interval '1 hour', now() - interval '1 hour')")
+        conn.execute("UPDATE asset.holding SET symbol = 'Y'")
+        assert conn.execute("SELECT updated_at > created_at FROM asset.holding").fetchone() == (True,)
+
+    # Afterwards it is a generated project like any other.
+    result = update(mono, "shop")
+    assert result.returncode == 0, result.stderr
+    assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
