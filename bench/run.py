@@ -44,7 +44,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-SNAPSHOT_PATHS = ("copier.yml", "template", "extensions")
+SNAPSHOT_PATHS = ("copier.yml", "template", "extensions", "tasks")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",

@@ -378,3 +378,16 @@ def npm_dependencies(plugins: Iterable[str]) -> dict[str, str]:
     names = {"better-auth", "@better-auth/core", "kysely", "pg"}
     names |= {PLUGIN_PACKAGES[p] for p in selected_plugins(plugins) if p in PLUGIN_PACKAGES}
     return {name: PACKAGES[name] for name in sorted(names)}
+
+
+def detect_plugins(columns_by_table: dict[str, set[str]]) -> tuple[list[str], bool]:
+    """The plugins (in PLUGINS order) whose tables and columns are all present in a hand-made
+    auth schema, and whether organization teams are on. Plugins that add nothing are not found."""
+    def added(plugins, teams=False) -> set[tuple[str, str]]:
+        core = {(t.name, c.name) for t in auth_tables([]) for c in t.columns}
+        return {(t.name, c.name) for t in auth_tables(plugins, teams) for c in t.columns} - core
+
+    found = {(table, column) for table, columns in columns_by_table.items() for column in columns}
+    plugins = [p for p in PLUGINS if added([p]) and added([p]) <= found]
+    teams = "organization" in plugins and added(["organization"], True) <= found
+    return plugins, teams

@@ -26,6 +26,10 @@ def _sibling(name: str):
 
 answers = _sibling("answers")
 rendering = _sibling("rendering")
+# Loaded before existing_server, which uses them (and finds them in sys.modules).
+sql_text = _sibling("sql_text")
+hcl_text = _sibling("hcl_text")
+existing_server = _sibling("existing_server")
 _better_auth = None
 
 
@@ -59,10 +63,14 @@ SchemaNames = _filter("schema_names", rendering.schema_names)
 HclList = _filter("hcl_list", rendering.hcl_list)
 ScratchDatabase = _filter("scratch_database", rendering.scratch_database)
 PostgresDataDir = _filter("postgres_data_dir", rendering.postgres_data_dir)
-RandomSecret = _filter("random_secret", rendering.random_secret)
 BetterAuthSql = _filter("better_auth_sql", lambda plugins, teams=False: better_auth().auth_schema_sql(plugins or [], teams))
 BetterAuthDependencies = _filter("better_auth_dependencies", lambda plugins: better_auth().npm_dependencies(plugins or []))
 BetterAuthPluginOrder = _filter("better_auth_plugin_order", lambda plugins: list(better_auth().selected_plugins(plugins or [])))
+RefuseCopyProblems = _filter("refuse_copy_problems", existing_server.refuse_copy_problems)
+ExistingAnswer = _filter("existing_answer",
+                         lambda dst, question, fallback: existing_server.existing_answers(dst).get(question, fallback))
+AppAuthConfig = _filter("app_auth_config", existing_server.app_auth_config)
+ComposeFile = _filter("compose_file", existing_server.compose_file)
 BetterAuthImports = _filter("better_auth_imports", lambda plugins: better_auth().plugin_imports(plugins or []))
 
 
@@ -72,6 +80,7 @@ class TemplateFilters(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
-                          SchemaNames, HclList, ScratchDatabase, PostgresDataDir, RandomSecret, BetterAuthSql,
-                          BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports):
+                          SchemaNames, HclList, ScratchDatabase, PostgresDataDir, BetterAuthSql,
+                          BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports, RefuseCopyProblems,
+                          ExistingAnswer, AppAuthConfig, ComposeFile):
             extension(environment)

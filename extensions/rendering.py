@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from pathlib import PurePath
 from urllib.parse import quote
 
@@ -65,8 +64,3 @@ def scratch_database(database: str) -> str:
 def postgres_data_dir(version: object) -> str:
     """Where the official postgres image keeps its data: 18+ moved it to a versioned subfolder."""
     return "/var/lib/postgresql" if int(str(version)) >= 18 else "/var/lib/postgresql/data"
-
-
-def random_secret(_: object = None) -> str:
-    """A fresh secret for the git-ignored .env (written once: .env is never overwritten)."""
-    return secrets.token_urlsafe(32)

@@ -97,7 +97,7 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
     if existing:
         destination.mkdir(parents=True)
         (destination / "notes.txt").write_text("mine\n")
-        (destination / "atlas.hcl").write_text("# hand-written, not from the template\n")
+        (destination / "package.json").write_text('{"name": "the-app", "scripts": {"dev": "bun run x"}}\n')
     before = snapshot(tmp_path)
 
     with pytest.raises(ValueError) as caught:
@@ -118,7 +118,7 @@ def test_good_answer_is_accepted_and_recorded(tmp_path, question, value):
     recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     expected = yaml.safe_load(value) if question == "domains" else value
     assert recorded[question] == expected
-    assert (destination / "atlas.hcl").is_file()
+    assert (destination / "package.json").is_file()
 
 
 def test_cli_shows_question_and_rule(tmp_path):

@@ -1,5 +1,5 @@
 """`npm run db:check` on a real PostgreSQL: each rule fires on a table made to break it and only there,
-waivers silence exactly what they name, and the README's CI recipe is a valid workflow that works."""
+waivers silence exactly what they name, and the CI recipe in DATABASE.md is a valid workflow that works."""
 
 from __future__ import annotations
 
@@ -267,7 +267,7 @@ def test_failures_to_check_exit_2_and_say_why(render, fresh_db, tmp_path):
     assert run.stdout.splitlines()[0].startswith("atlas.hcl: schemas: no `schemas = [...]` list")
 
 
-# ---- The CI recipe in the generated README ------------------------------------
+# ---- The CI recipe in the generated DATABASE.md ---------------------------------
 
 CI_VARIANTS = [  # MATRIX renders (shared with the other tests): docker and local, Pro and free
     pytest.param({"domains": d, "use_better_auth": True, "atlas_pro": pro, "dev_database": dev}, id=f"{dev}-{'pro' if pro else 'free'}")
@@ -277,9 +277,8 @@ CI_VARIANTS = [  # MATRIX renders (shared with the other tests): docker and loca
 
 
 def ci_recipe(project: Path) -> str:
-    """The YAML block of the README's "In CI (GitHub Actions)" section."""
-    readme = (project / "README.md").read_text()
-    section = readme.split("### In CI (GitHub Actions)", 1)[1]
+    """The YAML block of DATABASE.md's "In CI (GitHub Actions)" section."""
+    section = (project / "DATABASE.md").read_text().split("### In CI (GitHub Actions)", 1)[1]
     return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
 
 
@@ -377,3 +376,16 @@ def test_apply_then_db_check_clean_then_synced(atlas, pg_tcp, render, tmp_path, 
     second = run_atlas(atlas, project, "schema", "apply", "--env", "dev", "--auto-approve")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Schema is synced" in second.stdout, second.stdout
+
+
+def test_copy_into_an_app_with_its_own_db_check_files_is_refused(tmp_path):
+    """The check's files are written whole, never merged: an app's own file of that name stops the copy."""
+    from extensions import existing_server
+
+    (tmp_path / "scripts").mkdir()
+    for name in ("scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt"):
+        (tmp_path / name).write_text("the app's own\n")
+    assert existing_server.copy_problems(tmp_path) == [
+        f"{name}: the template writes this path; move yours elsewhere first"
+        for name in ("scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt")
+    ]

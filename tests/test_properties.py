@@ -149,7 +149,7 @@ def test_any_accepted_answers_give_a_working_project(pg_server, password, name, 
 
         # JSON and YAML.
         package = json.loads((project / "package.json").read_text())
-        assert package["description"] == f"{name}: server database (PostgreSQL, Atlas)"
+        assert package["description"] == f"{name}: server"
         recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
         assert (recorded["project_name"], recorded["db_password"]) == (name, password)
         if dev == "docker":
@@ -234,7 +234,7 @@ def test_safe_defaults(render, tmp_path):
         f for f in tracked if quote_password(password) in (project / f).read_text()
     }
     # The dev password is a dev-only credential (documented): only these may carry it.
-    assert holding_password <= {".env.example", "atlas.hcl", ".copier-answers.yml"}, holding_password
+    assert holding_password <= {".env.example", ".copier/env.fragment", "atlas.hcl", ".copier-answers.yml"}, holding_password
     assert "Dev-Only" in (project / ".env").read_text()
 
 

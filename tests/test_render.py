@@ -19,7 +19,8 @@ def test_tree(render, answers):
     pro = answers.get("atlas_pro", False)
     docker = answers.get("dev_database", "docker") == "docker"
 
-    expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "atlas.hcl", "package.json"}
+    expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "DATABASE.md", "atlas.hcl",
+                "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment"}
     expected.add("schemas/10_public.sql")
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt"}  # every mode
     expected |= {f"schemas/20_{d}.sql" for d in domains}
@@ -40,8 +41,8 @@ def test_env_is_ignored_and_example_is_not(render):
 
 
 def test_readme_names_the_mode_and_the_differences(render):
-    free = (render(atlas_pro=False, domains=["asset"]) / "README.md").read_text()
-    pro = (render(atlas_pro=True, domains=["asset"]) / "README.md").read_text()
+    free = (render(atlas_pro=False, domains=["asset"]) / "DATABASE.md").read_text()
+    pro = (render(atlas_pro=True, domains=["asset"]) / "DATABASE.md").read_text()
     assert "## Mode: Atlas without Pro" in free and "apply-triggers.sh" in free
     assert "## Mode: Atlas Pro" in pro and "atlas login" in pro
     for text in (free, pro):

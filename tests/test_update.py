@@ -21,8 +21,8 @@ import pytest
 
 from tests.conftest import TEMPLATE_ROOT, load_schemas
 
-sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
-import update_guard  # noqa: E402  (plain functions; copier runs the same file as a script)
+sys.path.insert(0, str(TEMPLATE_ROOT / "tasks"))
+import update_guard  # noqa: E402  (plain functions; copier runs them through tasks/after_update.py)
 
 COPIER = [sys.executable, "-m", "copier"]
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
@@ -110,7 +110,7 @@ def release_working_tree_as_v1(repo: Path) -> Path:
     """A git repository holding the working tree's template, tagged v1.0.0."""
     repo.mkdir(parents=True)
     shutil.copy2(TEMPLATE_ROOT / "copier.yml", repo / "copier.yml")
-    for folder in ("template", "extensions"):
+    for folder in ("template", "extensions", "tasks"):
         shutil.copytree(TEMPLATE_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     git_init(repo)
     commit_all(repo, "v1")
@@ -128,8 +128,9 @@ def template_repo(tmp_path_factory) -> Path:
     first, rest = domain_file.read_text().split("\n", 1)
     assert first.startswith("-- "), first
     domain_file.write_text(f"{V2_DOMAIN_LINE}\n{rest}")
-    replace_once(repo / "template" / "package.json.jinja", '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
-    readme = repo / "template" / "README.md.jinja"
+    replace_once(repo / "template" / ".copier" / "package.fragment.json.jinja", '"scripts": {',
+                 '"scripts": {\n    ' + V2_SCRIPT)
+    readme = repo / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
     commit_all(repo, "v2: convention change")
     git(repo, "tag", "v2.0.0")
@@ -139,7 +140,7 @@ def template_repo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def renaming_template_repo(tmp_path_factory) -> Path:
     """v2.0.0 renames every domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
-    that CHANGELOG.md prescribes for a rename (extensions/rename_files.py, stage after)."""
+    that CHANGELOG.md prescribes for a rename (tasks/rename_files.py, stage after)."""
     repo = release_working_tree_as_v1(tmp_path_factory.mktemp("renaming") / "copier-atlas-postgres")
     for folder in ("schemas", "triggers"):
         for path in (repo / "template").glob(f"*{folder}*/20_*"):
@@ -148,7 +149,7 @@ def renaming_template_repo(tmp_path_factory) -> Path:
         '_migrations:\n'
         '  - version: "2.0.0"\n'
         '    when: "{{ _stage == \'after\' }}"\n'
-        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/extensions/rename_files.py",\n'
+        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/tasks/rename_files.py",\n'
         '              schemas/20_, schemas/30_, triggers/20_, triggers/30_]\n'
     )
     replace_once(repo / "copier.yml", "_migrations:\n", migration)
@@ -177,7 +178,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     domain.write_text(domain.read_text() + USER_TABLE)
     replace_once(server / "package.json", '"schema:apply": "atlas schema apply --env dev',
                  '"schema:apply": "atlas schema apply --env dev --auto-approve')
-    replace_once(server / "README.md", "# Demo shop: server database", "# Demo shop: server database (team Orders)")
+    replace_once(server / "DATABASE.md", "# Demo shop: server database", "# Demo shop: server database (team Orders)")
     commit_all(mono, "user edits")
     env_file = server / ".env"
     env_file.write_text(env_file.read_text() + "MY_LOCAL_SETTING=1\n")  # git-ignored, machine-local
@@ -192,7 +193,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     package = json.loads((server / "package.json").read_text())
     assert package["scripts"]["schema:apply"].startswith("atlas schema apply --env dev --auto-approve")
     assert package["scripts"]["template:check"] == "echo convention v2"
-    readme = (server / "README.md").read_text()
+    readme = (server / "DATABASE.md").read_text()
     assert readme.startswith("# Demo shop: server database (team Orders)") and V2_README in readme
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
     assert env_file.read_bytes() == env_before
@@ -239,7 +240,7 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     asset_before, portfolio_before = asset.read_text(), portfolio.read_text()
 
     # The generated README shows the command with the current list filled in.
-    (command,) = [ln for ln in (server / "README.md").read_text().splitlines() if "domains=[" in ln]
+    (command,) = [ln for ln in (server / "DATABASE.md").read_text().splitlines() if "domains=[" in ln]
     assert command.startswith("copier update --trust --defaults apps/shop/server"), command
     quoted = re.search(r"--data '(domains=\[.*\])'", command).group(1)
     assert quoted == "domains=[asset, portfolio, new_domain]"

@@ -1,4 +1,4 @@
-"""Runs at the end of every `copier update` (see `_migrations` in copier.yml) so no user work is lost.
+"""Checks at the end of every `copier update` (tasks/after_update.py) that no user work was lost.
 
 Copier itself (9.19) has two silent traps during an update:
 
@@ -7,20 +7,20 @@ Copier itself (9.19) has two silent traps during an update:
 * A merge conflict leaves `<<<<<<< before updating` markers (or, with `--conflict rej`, `.rej`
   files) and still exits 0, naming no file.
 
-This script runs as an "after" migration: in the project folder, after copier has applied the
-merge and deleted the files of the old version. It
+It runs after copier has applied the merge and deleted the files of the old version, in the
+project folder. It
 
 1. restores every file under `schemas/` and `triggers/` that the update deleted (copier unlinks
    them without touching the git index, so `git ls-files --deleted` lists them; a deliberate
    `git rm` or a migration's `git mv` changes the index, so those are left alone), and
 2. finds files with conflict markers and `.rej` files,
 
-then prints one banner naming each file and exits 1 if it found anything, so `copier update`
+then prints one banner naming each file and returns 1 if it found anything, so `copier update`
 itself exits non-zero ("Task ... returned non-zero exit status 1"). Nothing is deleted or
 rewritten by this script except restoring the kept files from the index (= the last commit,
 since copier refuses to update a dirty folder).
 
-Plain functions, no third-party imports: the tests call them directly.
+Plain functions, no third-party imports (the user's copier environment): the tests call them directly.
 """
 
 from __future__ import annotations
@@ -128,6 +128,3 @@ def guard(project: Path) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(guard(Path(sys.argv[1] if len(sys.argv) > 1 else ".")))

@@ -1,0 +1,303 @@
+"""Merge the template's part of the files it shares with the app: package.json, .gitignore, .env, .env.example.
+
+An app server already has these files (its dependencies, its own scripts, its own settings), so the
+template never writes them whole. It renders its part into `.copier/` (template-owned, updated by
+copier like any generated file) and this script, run by copier after `copier copy` and after every
+`copier update`, merges that part into the app's files:
+
+* package.json: the template's `scripts` and `dependencies` entries. Only those two objects are
+  rewritten (with the file's own indentation); every other key, and the bytes around them, stay.
+* .gitignore: missing lines are added; nothing is removed.
+* .env and .env.example: the template's keys (database settings, Better Auth) are added when
+  missing; every other line stays byte for byte. BETTER_AUTH_SECRET gets a fresh random value in
+  .env (never changed afterwards) and the placeholder in .env.example.
+
+Each entry is merged three ways, like copier's own update: BASE is the template's part at the
+project's last commit (`git show HEAD:.copier/...`, absent on the first copy), NEW is the part just
+rendered, CURRENT is the app's file.
+
+* CURRENT equals NEW: nothing to do. Missing and never offered before: added.
+* CURRENT equals BASE (the user did not touch it): the template's change is applied.
+* Otherwise the user's value wins in package.json (their edit of a template script survives; the
+  output names it with the template's new value), while in .env the template's value wins when the
+  answers changed it (.env must follow the answers that atlas.hcl and compose.yaml follow).
+* An entry the user deleted stays deleted; an entry the template dropped is removed if untouched.
+
+Plain functions (stdlib only: this runs in the user's copier environment); tests call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FRAGMENTS = Path(".copier")
+PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
+ENV_FRAGMENT = FRAGMENTS / "env.fragment"
+GITIGNORE_FRAGMENT = FRAGMENTS / "gitignore.fragment"
+PACKAGE_SECTIONS = ("scripts", "dependencies")
+# Per-machine secrets: generated once in .env, a placeholder in .env.example, never rewritten.
+SECRET_KEYS = frozenset({"BETTER_AUTH_SECRET"})
+
+
+@dataclass
+class Report:
+    """What a merge did, one line per fact, for the copy/update output (never a secret's value)."""
+
+    lines: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # the user's version won: worth a look
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def keep(self, line: str) -> None:
+        self.kept.append(line)
+
+
+# ---- three-way merge of named entries ----------------------------------------------------------
+
+
+def merge_entries(current: dict, base: dict | None, new: dict, *, user_wins: bool) -> tuple[dict, dict]:
+    """Merge the template's entries NEW into CURRENT, knowing what the template wrote last (BASE).
+
+    Returns (merged, changes): merged keeps CURRENT's order with new keys appended; changes maps each
+    key to 'added', 'updated', 'removed', 'kept' (the user's differing value won) or 'replaced'
+    (the template's new value won over the user's own).
+    """
+    merged = dict(current)
+    changes: dict[str, str] = {}
+    base = base or {}
+    for key, value in new.items():
+        if key not in current:
+            if key not in base:  # never offered before (or a first copy): add it
+                merged[key] = value
+                changes[key] = "added"
+            # else: the user deleted the template's entry; respect that
+        elif current[key] == value:
+            continue
+        elif key in base and current[key] == base[key]:
+            merged[key] = value
+            changes[key] = "updated"
+        elif key in base and base[key] != value and not user_wins:
+            merged[key] = value
+            changes[key] = "replaced"
+        else:
+            changes[key] = "kept"
+    for key, value in base.items():
+        if key not in new and key in current and current[key] == value:
+            del merged[key]
+            changes[key] = "removed"
+    return merged, changes
+
+
+# ---- package.json -------------------------------------------------------------------------------
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, index: int) -> int:
+    return _WHITESPACE.match(text, index).end()
+
+
+def top_level_members(text: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """Spans (start, end) of each top-level member's value, and the index of the closing brace."""
+    index = _skip(text, 0)
+    if text[index:index + 1] != "{":
+        raise ValueError("package.json must hold a JSON object")
+    spans: dict[str, tuple[int, int]] = {}
+    index = _skip(text, index + 1)
+    while text[index:index + 1] != "}":
+        if text[index:index + 1] != '"':
+            raise ValueError(f"package.json: expected a key at character {index}")
+        key, index = json.decoder.scanstring(text, index + 1)
+        index = _skip(text, index)
+        if text[index:index + 1] != ":":
+            raise ValueError(f"package.json: expected ':' at character {index}")
+        start = _skip(text, index + 1)
+        _, end = _DECODER.raw_decode(text, start)
+        spans[key] = (start, end)
+        index = _skip(text, end)
+        if text[index:index + 1] == ",":
+            index = _skip(text, index + 1)
+    return spans, index
+
+
+def indent_unit(text: str) -> str:
+    """The indentation of the first indented line (npm writes two spaces)."""
+    match = re.search(r"\n([ \t]+)\S", text)
+    return match.group(1) if match else "  "
+
+
+def _dump(value: object, unit: str, depth: int) -> str:
+    lines = json.dumps(value, indent=unit, ensure_ascii=False).split("\n")
+    return "\n".join([lines[0], *(unit * depth + line for line in lines[1:])])
+
+
+def merge_package_json(text: str, base: dict | None, new: dict, report: Report) -> str:
+    """The app's package.json with the template's scripts and dependencies merged in."""
+    json.loads(text)  # a clear error for invalid JSON before any surgery
+    spans, closing = top_level_members(text)
+    unit = indent_unit(text)
+    current = json.loads(text)
+    edits: list[tuple[int, int, str]] = []
+    appended: list[str] = []
+    for section in PACKAGE_SECTIONS:
+        wanted = new.get(section, {})
+        theirs = current.get(section, {})
+        merged, changes = merge_entries(theirs, (base or {}).get(section), wanted, user_wins=True)
+        _describe(f"package.json {section}", changes, wanted, report)
+        if merged == theirs:
+            continue
+        if section in spans:
+            start, end = spans[section]
+            edits.append((start, end, _dump(merged, unit, 1)))
+        elif merged:
+            appended.append(f"{unit}{json.dumps(section)}: {_dump(merged, unit, 1)}")
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+        if start < closing:
+            closing += len(replacement) - (end - start)
+    if appended:
+        body_end = len(text[:closing].rstrip())
+        separator = "," if text[:body_end].rstrip()[-1] != "{" else ""
+        text = text[:body_end] + separator + "\n" + ",\n".join(appended) + "\n" + text[closing:]
+    return text
+
+
+def _describe(what: str, changes: dict[str, str], new: dict, report: Report) -> None:
+    by_kind: dict[str, list[str]] = {}
+    for key, kind in changes.items():
+        by_kind.setdefault(kind, []).append(key)
+    for kind in ("added", "updated", "removed"):
+        if by_kind.get(kind):
+            report.add(f"{what}: {kind} {', '.join(by_kind[kind])}")
+    for key in by_kind.get("kept", []):
+        report.keep(f"{what}: kept your {key!r}; the template's is {json.dumps(new[key], ensure_ascii=False)}")
+
+
+# ---- .gitignore -----------------------------------------------------------------------------------
+
+
+def fragment_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def merge_gitignore(text: str, wanted: list[str], report: Report) -> str:
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in wanted if line.strip() not in present]
+    if not missing:
+        return text
+    report.add(f".gitignore: added {', '.join(missing)}")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "".join(f"{line}\n" for line in missing)
+
+
+# ---- .env files -------------------------------------------------------------------------------------
+
+_ENV_LINE = re.compile(r"^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*=)(.*)$")
+
+
+def env_values(text: str) -> dict[str, str]:
+    """KEY -> raw value (as written, quotes included); the last assignment wins, as in sh."""
+    values = {}
+    for line in text.splitlines():
+        if match := _ENV_LINE.match(line):
+            values[match.group(2)] = match.group(4)
+    return values
+
+
+def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, name: str, report: Report) -> str:
+    """The app's .env/.env.example with the template's keys merged in; other lines byte for byte.
+
+    `secret`: the value for keys in SECRET_KEYS when they are missing (None: the fragment's placeholder).
+    """
+    current = env_values(text)
+    plain_new = {k: v for k, v in new.items() if k not in SECRET_KEYS}
+    merged, changes = merge_entries(current, base, plain_new, user_wins=False)
+    for key in SECRET_KEYS & new.keys():
+        if key not in current:
+            merged[key] = new[key] if secret is None else f"'{secret}'"
+            changes[key] = "added"
+    rewritten = {k for k, kind in changes.items() if kind in ("updated", "replaced")}
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        match = _ENV_LINE.match(line.rstrip("\r\n"))
+        if match and match.group(2) in rewritten:
+            ending = line[len(line.rstrip("\r\n")):]
+            lines[i] = f"{match.group(1)}{match.group(2)}{match.group(3)}{merged[match.group(2)]}{ending}"
+    added = [k for k in new if changes.get(k) == "added"]  # in the fragment's order
+    if added:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines += [f"{key}={merged[key]}\n" for key in added]
+    for kind in ("added", "updated"):
+        keys = [k for k, v in changes.items() if v == kind]
+        if keys:
+            report.add(f"{name}: {kind} {', '.join(keys)}")
+    replaced = [k for k, v in changes.items() if v == "replaced"]
+    if replaced:
+        report.keep(f"{name}: the answers changed {', '.join(replaced)}: your own value was replaced")
+    kept = [k for k, v in changes.items() if v == "kept"]
+    if kept and base is None:
+        report.keep(f"{name}: kept your {', '.join(kept)} (differs from atlas.hcl's dev database: review)")
+    return "".join(lines)
+
+
+# ---- the project ----------------------------------------------------------------------------------------
+
+
+def committed_fragment(project: Path, fragment: Path) -> str | None:
+    """The fragment as the project's last commit has it (None on a first copy, or outside git)."""
+    result = subprocess.run(["git", "show", f"HEAD:./{fragment.as_posix()}"], cwd=project,
+                            capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
+
+
+def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
+    """Merge every fragment of .copier/ into its file; returns what was done."""
+    report = Report()
+
+    def base(fragment: Path) -> str | None:
+        return base_of(project, fragment)
+
+    package_file = project / "package.json"
+    new_package = json.loads((project / PACKAGE_FRAGMENT).read_text())
+    old_package = base(PACKAGE_FRAGMENT)
+    package_text = package_file.read_text() if package_file.exists() else "{}\n"
+    merged = merge_package_json(package_text, json.loads(old_package) if old_package else None, new_package, report)
+    _write(package_file, package_text, merged)
+
+    gitignore = project / ".gitignore"
+    text = gitignore.read_text() if gitignore.exists() else ""
+    _write(gitignore, text, merge_gitignore(text, fragment_lines((project / GITIGNORE_FRAGMENT).read_text()), report))
+
+    new_env = env_values((project / ENV_FRAGMENT).read_text())
+    old_env_text = base(ENV_FRAGMENT)
+    old_env = env_values(old_env_text) if old_env_text is not None else None
+    for name, secret in ((".env", secrets.token_urlsafe(32)), (".env.example", None)):
+        path = project / name
+        text = path.read_text() if path.exists() else ""
+        _write(path, text, merge_env(text, old_env, new_env, secret=secret, name=name, report=report))
+    return report
+
+
+def _write(path: Path, old: str, new: str) -> None:
+    if new != old or not path.exists():
+        path.write_text(new)
+
+
+def report_text(report: Report, heading: str) -> str:
+    """The report as printed after copy/update ('' when nothing was done)."""
+    if not report.lines and not report.kept:
+        return ""
+    out = [heading, *(f"  {line}" for line in report.lines)]
+    if report.kept:
+        out += ["  Review (your version was kept, or the answers replaced your value):",
+                *(f"    {line}" for line in report.kept)]
+    return "\n".join(out)
