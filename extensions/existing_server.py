@@ -57,6 +57,7 @@ AUTH_CONFIG_PLACES = tuple(
 # Paths the template writes whole (not merged): a copy refuses to start where one exists.
 # tests/test_existing_server.py checks this list against what the template really writes.
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",
+                  "scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt",
                   "schemas/00_auth.sql", "schemas/10_public.sql", "schemas/20_*.sql")
 _NUMBERED = re.compile(r"\d+_")
 PRO_ONLY_KINDS = {"create function", "create procedure", "create trigger", "create event", "do",
