@@ -8,8 +8,9 @@ or a non-interactive run stops before writing anything).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 # Loaded by file path from filters.py (copier imports extensions by path), so no package import.
 _KEYWORDS_FILE = Path(__file__).with_name("pg_keywords.py")
@@ -33,23 +34,38 @@ _PORT = re.compile(r"[1-9][0-9]*")
 _MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 
 
-def identifier_error(value: object) -> str:
+# What a rule returns: its message in a few lengths, most helpful first ('' when the value is fine).
+# answer_error() shows the longest that fits on one 80-column line after copier's own prefix
+# ("Validation error for question 'db_name': "), which prompts cut at the terminal's width.
+Problem = tuple[str, ...]
+LINE_WIDTH = 80
+
+
+def _shown(value: str, limit: int = 16) -> str:
+    """The value as messages quote it, cut short (the user just typed it)."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "\u2026")
+
+
+def identifier_error(value: object) -> Problem | str:
     """Why `value` cannot be a bare PostgreSQL identifier, or '' if it can."""
     if value is None or value == "":
-        return "must not be empty"
+        return ("must not be empty",)
     if not isinstance(value, str):
-        return f"{value!r} must be a name (text), not a {type(value).__name__}"
+        return ("must be a name (text)",)
     if not _IDENTIFIER.fullmatch(value):
-        return (
-            f"{value!r} must use only lowercase letters, digits and _, and start with a letter"
-            f" (for example {to_identifier(value)!r})"
-        )
+        fix = _shown(to_identifier(value), 24)
+        return (f"use a-z, 0-9 and _, a letter first: try {fix}", f"use a-z, 0-9, _: try {fix}",
+                f"try {fix} (a-z 0-9 _)", "use a-z, 0-9 and _, a letter first", "a-z, 0-9 and _ only")
     if len(value.encode()) > _MAX_IDENTIFIER_BYTES:
-        return f"{value!r} is longer than PostgreSQL's {_MAX_IDENTIFIER_BYTES}-byte identifier limit"
+        return (f"more than {_MAX_IDENTIFIER_BYTES} bytes, PostgreSQL's limit: shorten it",
+                f"over {_MAX_IDENTIFIER_BYTES} bytes: shorten it")
     if value in PG_RESERVED:
-        return f"{value!r} is a reserved PostgreSQL keyword; pick another word (for example {value + '_data'!r})"
+        fix = _shown(value + "_data", 24)
+        return (f"reserved in PostgreSQL: try {fix}", f"reserved: try {fix}", "reserved: add a suffix")
     if value.startswith("pg_"):
-        return f"{value!r} starts with pg_, which PostgreSQL reserves for system objects"
+        fix = _shown(to_identifier(value[3:] or "x"), 24)
+        return (f"PostgreSQL reserves pg_ names: try {fix}", f"pg_ is PostgreSQL's: try {fix}",
+                "pg_ is PostgreSQL's: drop it")
     return ""
 
 
@@ -69,79 +85,87 @@ def owner_role(db_name: str) -> str:
     return to_identifier(db_name)[: _MAX_IDENTIFIER_BYTES - len(suffix)] + suffix
 
 
-def database_error(value: object) -> str:
+def database_error(value: object) -> Problem | str:
     if isinstance(value, str) and value in TEMPLATE_DATABASES:
-        return f"{value!r} is one of PostgreSQL's template databases; pick your app's own name"
+        return ("PostgreSQL's template database: use your app's name", "PostgreSQL's template: use another")
     return identifier_error(value)
 
 
-def role_error(value: object) -> str:
+def role_error(value: object) -> Problem | str:
     if isinstance(value, str) and value in RESERVED_ROLES:
-        return f"{value!r} is a role name PostgreSQL reserves; pick another (for example {value + '_owner'!r})"
+        return (f"a role name PostgreSQL reserves: try {value + '_owner'!r}", f"reserved role: try {value + '_owner'!r}")
     return identifier_error(value)
 
 
-def domain_error(value: object) -> str:
+def domain_error(value: object) -> Problem | str:
     if isinstance(value, str) and value in TAKEN_SCHEMAS:
-        return f"{value!r} is a schema the template already manages (auth, public) or PostgreSQL owns"
+        return ("the template's or PostgreSQL's schema: pick another", "taken: pick another name")
     return identifier_error(value)
 
 
-def domains_error(value: object) -> str:
+def domains_error(value: object) -> Problem | str:
     """The list of domain schemas: a list of distinct, valid schema names (may be empty)."""
     if not isinstance(value, list):  # also None: an emptied answer is not a list (write [] for none)
-        return "must be a YAML list of schema names, for example [asset, portfolio] (or [] for none)"
+        return ("must be a YAML list: [asset, portfolio], or [] for none", "a YAML list: [asset, portfolio] or []")
     for item in value:
-        if error := domain_error(item):
-            return f"domain {error}"
+        if problem := domain_error(item):
+            shown = _shown(item, 12) if isinstance(item, str) and item else "an item"
+            return (*(f"{shown}: {text}" for text in problem), *problem)
     duplicates = sorted({d for d in value if value.count(d) > 1})
     if duplicates:
-        return f"lists {', '.join(duplicates)} more than once; each domain needs exactly one schema"
+        listed = ", ".join(duplicates)
+        return (f"lists {listed} twice: each domain once", "a domain is listed twice: list each once")
     return ""
 
 
-def slug_error(value: object) -> str:
+def _slug_of(value: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_.")[:64] or "app"
+
+
+def slug_error(value: object) -> Problem | str:
     """The project's folder under apps/, also its npm and compose project name."""
     if not isinstance(value, str) or not value:
-        return "must not be empty"
-    if len(value) > 64 or not _SLUG.fullmatch(value):
-        return (
-            f"{value!r} must be a folder name of lowercase letters, digits, - and _, starting with a"
-            " letter or digit, at most 64 characters (no /, spaces, dots)"
-        )
+        return ("must not be empty",)
+    if len(value) > 64:
+        return ("at most 64 characters: shorten it",)
+    if not _SLUG.fullmatch(value):
+        fix = _shown(_slug_of(value), 24)
+        return (f"not a folder name: use a-z, 0-9, - and _: try {fix}", f"use a-z, 0-9, - and _: try {fix}",
+                f"a-z 0-9 - _ only: try {fix}", "use a-z, 0-9, - and _ only")
     return ""
 
 
-def port_error(value: object) -> str:
+def port_error(value: object) -> Problem | str:
     text = str(value)  # no strip: ' 80' would land as-is in the README and answers file
     if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
-        return f"{value!r} must be a whole number from 1 to 65535, written without a leading zero"
+        return ("must be a whole number from 1 to 65535, no leading zero", "a whole number 1-65535, no leading 0")
     return ""
 
 
-def postgres_version_error(value: object) -> str:
+def postgres_version_error(value: object) -> Problem | str:
     if str(value) not in SUPPORTED_POSTGRES_VERSIONS:
-        return f"{value!r} must be one of the supported major versions {', '.join(SUPPORTED_POSTGRES_VERSIONS)}"
+        return (f"must be one of {', '.join(SUPPORTED_POSTGRES_VERSIONS)}", f"one of {', '.join(SUPPORTED_POSTGRES_VERSIONS)}")
     return ""
 
 
-def free_text_error(value: object, *, max_length: int = 200) -> str:
+def free_text_error(value: object, *, max_length: int = 200) -> Problem | str:
     """Text that is escaped wherever it lands, but must stay one printable line."""
     if not isinstance(value, str) or not value.strip():
-        return "must not be empty"
+        return ("must not be empty",)
     if len(value) > max_length:
-        return f"must be at most {max_length} characters"
+        return (f"must be at most {max_length} characters", f"at most {max_length} characters")
     if any(not ch.isprintable() for ch in value):
-        return "must be one line of printable characters (no tabs, newlines or control characters)"
+        return ("must be one line, without tabs or control characters", "one line, no tabs or control chars")
     return ""
 
 
-def password_error(value: object) -> str:
+def password_error(value: object) -> Problem | str:
     """The dev database password: stored single-quoted in .env, so no quotes or backslash."""
-    if error := free_text_error(value, max_length=128):
-        return error
+    if problem := free_text_error(value, max_length=128):
+        return problem
     if not value.isascii() or any(ch in value for ch in " '\"\\`"):
-        return "must be printable ASCII without spaces, quotes (' \" `) or backslashes"
+        return ("printable ASCII, no spaces, quotes (' \" `) or backslash", "ASCII, no spaces, quotes or backslash",
+                "no spaces, quotes or \\; ASCII only")
     return ""
 
 
@@ -158,7 +182,38 @@ RULES: dict[str, Callable[[object], str]] = {
 }
 
 
-def answer_error(value: object, question: str) -> str:
-    """The message copier shows for a bad answer (names the question and the rule), or ''."""
-    error = RULES[question](value)
-    return f"{question}: {error}" if error else ""
+def display_width(text: str) -> int:
+    """Terminal columns: wide East Asian characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit(question: str, problem: Problem | str) -> str:
+    """The longest form of PROBLEM that fits one line after copier's prefix naming the question."""
+    if not problem:
+        return ""
+    room = LINE_WIDTH - display_width(f"Validation error for question '{question}': ")
+    variants = (problem,) if isinstance(problem, str) else problem
+    return next((text for text in variants if display_width(text) <= room), variants[-1])
+
+
+def folder_slug_error(value: object, destination: object) -> Problem | str:
+    """A project in apps/<slug>/server: the slug answer is that folder's name, nothing else."""
+    path = PurePath(str(destination or ""))
+    if path.name != "server" or path.parent.parent.name != "apps" or value == path.parent.name:
+        return ""
+    folder = path.parent.name
+    shown = _shown(str(value))
+    return (f"{shown} is not the folder: use {folder!r} (apps/{folder}/server)", f"{shown} is not the folder: use {folder!r}",
+            f"{shown}: the folder is {folder!r}", f"use {folder!r}, the folder's name")
+
+
+# Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path).
+DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {"project_slug": folder_slug_error}
+
+
+def answer_error(value: object, question: str, destination: object = None) -> str:
+    """The message copier shows for a bad answer ('' if fine); copier's prefix names the question."""
+    problem = RULES[question](value)
+    if not problem and question in DESTINATION_RULES:
+        problem = DESTINATION_RULES[question](value, destination)
+    return fit(question, problem)

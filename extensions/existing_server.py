@@ -84,6 +84,41 @@ def compose_file(dst: object) -> str:
     return "compose.yaml"
 
 
+# ---- the other projects of the monorepo ------------------------------------------------------------
+
+FIRST_PORT = 5432
+
+
+def monorepo_ports(dst: object) -> dict[int, str]:
+    """Host ports the other projects of the monorepo answered (port -> apps/<slug>/server), read from
+    their answers files; {} when DST is not apps/<slug>/server."""
+    import yaml  # copier's own dependency
+
+    dst = Path(str(dst)).absolute()
+    if dst.name != "server" or dst.parent.parent.name != "apps":
+        return {}
+    ports = {}
+    for answers_file in sorted(dst.parent.parent.glob(f"*/server/{ANSWERS_FILE}")):
+        project = answers_file.parent
+        if project == dst:
+            continue
+        try:
+            port = int(str((yaml.safe_load(answers_file.read_text()) or {}).get("db_port", "")))
+        except (ValueError, yaml.YAMLError, AttributeError):
+            continue
+        ports.setdefault(port, project.relative_to(dst.parent.parent.parent).as_posix())
+    return ports
+
+
+def free_port(dst: object) -> str:
+    """The default host port: the first from 5432 up that no other project of the monorepo uses."""
+    used = monorepo_ports(dst)
+    port = FIRST_PORT
+    while port in used:
+        port += 1
+    return str(port)
+
+
 # ---- a server built by hand from the convention doc ----------------------------------------------
 
 

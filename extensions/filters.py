@@ -71,6 +71,7 @@ ExistingAnswer = _filter("existing_answer",
                          lambda dst, question, fallback: existing_server.existing_answers(dst).get(question, fallback))
 AppAuthConfig = _filter("app_auth_config", existing_server.app_auth_config)
 ComposeFile = _filter("compose_file", existing_server.compose_file)
+FreePort = _filter("free_port", existing_server.free_port)
 BetterAuthImports = _filter("better_auth_imports", lambda plugins: better_auth().plugin_imports(plugins or []))
 
 
@@ -82,5 +83,5 @@ class TemplateFilters(Extension):
         for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
                           SchemaNames, HclList, ScratchDatabase, PostgresDataDir, BetterAuthSql,
                           BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports, RefuseCopyProblems,
-                          ExistingAnswer, AppAuthConfig, ComposeFile):
+                          ExistingAnswer, AppAuthConfig, ComposeFile, FreePort):
             extension(environment)

@@ -62,13 +62,16 @@ def data_args(answers: dict) -> list[str]:
     return args
 
 
-def generate(template: Path, mono: Path, slug: str, domains: list[str], ref: str = "v1.0.0") -> Path:
-    answers = {"project_name": f"Demo {slug}", "project_slug": slug, "domains": domains, "use_better_auth": False}
+def generate(template: Path, mono: Path, folder: str, domains: list[str], ref: str = "v1.0.0", **answers) -> Path:
+    """`copier copy` into apps/<folder>/server, committed; ANSWERS override the defaults (None drops one)."""
+    answers = {"project_name": f"Demo {folder}", "project_slug": folder, "domains": domains,
+               "use_better_auth": False, **answers}
+    answers = {key: value for key, value in answers.items() if value is not None}
     result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", ref, *data_args(answers),
-                    str(template), f"apps/{slug}/server")
+                    str(template), f"apps/{folder}/server")
     assert result.returncode == 0, result.stderr
-    commit_all(mono, f"generate {slug}")
-    return mono / "apps" / slug / "server"
+    commit_all(mono, f"generate {folder}")
+    return mono / "apps" / folder / "server"
 
 
 def update(mono: Path, slug: str, *extra: str) -> subprocess.CompletedProcess:

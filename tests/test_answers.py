@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pglast import keywords
 
 from extensions import answers, rendering
-from extensions.answers import RULES, answer_error
+from extensions.answers import RULES, answer_error, display_width
 
 # (question, value, fragment of the message) -- fragment None means the value is accepted.
 OK = None
 IDENT_BAD = [
-    ("Shop", "lowercase letters"),
-    ("1shop", "start with a letter"),
-    ("my-shop", "lowercase letters"),
-    ("my shop", "lowercase letters"),
-    ("shöp", "lowercase letters"),
-    ("a" * 64, "63-byte"),
-    ("select", "reserved PostgreSQL keyword"),
-    ("user", "reserved PostgreSQL keyword"),
-    ("authorization", "reserved PostgreSQL keyword"),  # TYPE_FUNC_NAME keyword
+    ("Shop", "try 'shop'"),
+    ("1shop", "try 'x_1shop'"),
+    ("my-shop", "try 'my_shop'"),
+    ("my shop", "try 'my_shop'"),
+    ("shöp", "try 'sh_p'"),
+    ("a" * 64, "63 bytes"),
+    ("select", "reserved"),
+    ("user", "reserved"),
+    ("authorization", "reserved"),  # TYPE_FUNC_NAME keyword
     ("pg_x", "pg_"),
     ("", "must not be empty"),
     (None, "must not be empty"),
@@ -30,19 +32,19 @@ IDENT_OK = ["shop", "s", "shop_2", "a" * 63, "int", "name", "users", "pgx"]
 CASES = [
     *[(q, v, frag) for q in ("db_name", "db_user") for v, frag in IDENT_BAD],
     *[(q, v, OK) for q in ("db_name", "db_user") for v in IDENT_OK],
-    ("db_name", "template1", "template databases"),
-    ("db_name", "template0", "template databases"),
+    ("db_name", "template1", "template"),
+    ("db_name", "template0", "template"),
     ("db_name", "postgres", OK),
-    ("db_user", "public", "role name PostgreSQL reserves"),
-    ("db_user", "none", "role name PostgreSQL reserves"),
+    ("db_user", "public", "reserved role: try 'public_owner'"),
+    ("db_user", "none", "reserved role: try 'none_owner'"),
     ("db_user", "postgres", OK),
     # domains: a YAML list of distinct schema names
     *[("domains", [v], frag) for v, frag in IDENT_BAD if v is not None],
     ("domains", [None], "must not be empty"),
-    ("domains", ["auth"], "already manages"),
-    ("domains", ["public"], "already manages"),
-    ("domains", ["information_schema"], "already manages"),
-    ("domains", ["asset", "feed", "asset"], "more than once"),
+    ("domains", ["auth"], "pick another"),
+    ("domains", ["public"], "pick another"),
+    ("domains", ["information_schema"], "pick another"),
+    ("domains", ["asset", "feed", "asset"], "lists asset twice"),
     ("domains", "asset", "YAML list"),
     ("domains", {"asset": 1}, "YAML list"),
     ("domains", None, "YAML list"),
@@ -54,13 +56,13 @@ CASES = [
         (q, v, frag)
         for q in ("project_slug", "atlas_repo")
         for v, frag in [
-            ("a/b", "folder name"),
-            ("..", "folder name"),
-            ("a..b", "folder name"),
-            ("my shop", "folder name"),
-            (".shop", "folder name"),
-            ("-shop", "folder name"),
-            ("Shop", "folder name"),
+            ("a/b", "try 'a-b'"),
+            ("..", "try 'app'"),
+            ("a..b", "try 'a-b'"),
+            ("my shop", "try 'my-shop'"),
+            (".shop", "try 'shop'"),
+            ("-shop", "try 'shop'"),
+            ("Shop", "try 'shop'"),
             ("a" * 65, "at most 64"),
             ("", "must not be empty"),
             ("shop", OK),
@@ -70,8 +72,8 @@ CASES = [
         ]
     ],
     # port: an integer 1-65535, asked as text
-    ("db_port", "0", "1 to 65535"),
-    ("db_port", "65536", "1 to 65535"),
+    ("db_port", "0", "1-65535"),
+    ("db_port", "65536", "1-65535"),
     ("db_port", "abc", "whole number"),
     ("db_port", "-1", "whole number"),
     ("db_port", "54.32", "whole number"),
@@ -79,7 +81,7 @@ CASES = [
     ("db_port", " 80", "whole number"),
     ("db_port", "²", "whole number"),  # str.isdigit() is True, int() raises
     ("db_port", "٣", "whole number"),  # Arabic-Indic 3: int() would accept it
-    ("db_port", "080", "leading zero"),
+    ("db_port", "080", "no leading 0"),
     ("db_port", "00", "whole number"),
     ("db_port", "80", OK),
     ("db_port", "1", OK),
@@ -87,10 +89,10 @@ CASES = [
     ("db_port", "5432", OK),
     ("db_port", 5433, OK),
     # version: a supported major
-    ("postgres_version", "13", "supported major versions"),
-    ("postgres_version", "19", "supported major versions"),
-    ("postgres_version", "17.2", "supported major versions"),
-    ("postgres_version", "", "supported major versions"),
+    ("postgres_version", "13", "14, 15, 16, 17, 18"),
+    ("postgres_version", "19", "14, 15, 16, 17, 18"),
+    ("postgres_version", "17.2", "14, 15, 16, 17, 18"),
+    ("postgres_version", "", "14, 15, 16, 17, 18"),
     *[("postgres_version", v, OK) for v in ("14", "15", "16", "17", "18")],
     ("postgres_version", 17, OK),
     # dev password: free text, escaped where it lands; one line, printable ASCII, no quotes
@@ -99,11 +101,11 @@ CASES = [
     ("db_password", "a" * 128, OK),
     ("db_password", "a" * 129, "at most 128"),
     ("db_password", "", "must not be empty"),
-    ("db_password", "two words", "without spaces"),
+    ("db_password", "two words", "no spaces"),
     ("db_password", "it's", "quotes"),
     ('db_password', 'say"hi', "quotes"),
     ("db_password", "back`tick", "quotes"),
-    ("db_password", "back\\slash", "backslashes"),
+    ("db_password", "back\\slash", "\\"),
     ("db_password", "pässword", "ASCII"),
     ("db_password", "line\nbreak", "one line"),
     ("db_password", "tab\there", "one line"),
@@ -132,8 +134,8 @@ def test_rule(case):
     if fragment is None:
         assert message == ""
     else:
-        assert message.startswith(f"{question}: "), message  # names the question
-        assert fragment in message, message  # and the rule
+        assert fragment in message, message  # the rule, or its fix (copier's prefix names the question)
+        assert display_width(f"Validation error for question '{question}': {message}") <= 80, message
 
 
 def test_every_rule_has_good_and_bad_cases():
@@ -154,8 +156,9 @@ def test_every_free_text_question_has_a_validator():
                  if not k.startswith("_") and v.get("ask", True) and v.get("when", True) is not False}
     validated = {k for k, v in questions.items() if "validator" in v}
     assert validated == set(RULES)
-    for name in validated:
-        assert questions[name]["validator"] == f"{{{{ {name} | answer_error('{name}') }}}}"
+    for name in validated:  # answer_error(value, question[, destination])
+        assert questions[name]["validator"] in (f"{{{{ {name} | answer_error('{name}') }}}}",
+                                                f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path) }}}}")
     unvalidated = set(questions) - validated
     for name in unvalidated:  # only closed questions may go without a validator
         assert questions[name]["type"] == "bool" or "choices" in questions[name], name
@@ -174,9 +177,12 @@ def test_suggestions_are_valid_identifiers():
         ("db_user", "Public"), ("db_name", "Template1"), ("domains", ["Auth"]),
     ]:
         message = answer_error(value, question)
-        suggestion = message.split("(for example ")[1].rstrip(")").strip("'")
-        good = [suggestion] if question == "domains" else suggestion
-        assert answer_error(good, question) == "", (value, suggestion)
+        suggestion = re.search(r"try '([^'\u2026]*)'", message)  # shown whole when it fits the line
+        if len(value) > 30:
+            continue  # a long value's suggestion may not fit on the line; the rule is shown instead
+        assert suggestion, message
+        good = [suggestion.group(1)] if question == "domains" else suggestion.group(1)
+        assert answer_error(good, question) == "", (value, suggestion.group(1))
 
 
 @pytest.mark.parametrize("slug", ["shop", "my-shop", "x" * 64, "a" + "-b" * 31, "select", "pg-admin", "1st"])
@@ -201,3 +207,28 @@ def test_default_database_and_owner_are_valid_for_any_slug(slug):
 def test_default_slug_is_a_valid_slug(destination, name, slug):
     assert rendering.default_slug(destination, name) == slug
     assert answer_error(slug, "project_slug") == ""
+
+
+def test_prompts_and_messages_fit_80_columns():
+    """At 80 columns a prompt shows '🎤 <help>' and a refusal one line, 'Validation error for question
+    'q': <message>'; longer lines are cut, and the fix with them. Every help text and choice label,
+    and the message for every bad value of the validation tables, fits."""
+    import jinja2
+    import yaml
+
+    from tests.conftest import TEMPLATE_ROOT
+    from tests.test_bad_input import BAD
+
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    for name, question in config.items():
+        if name.startswith("_") or "help" not in question:
+            continue
+        lines = jinja2.Template(question["help"]).render().splitlines()
+        assert display_width("🎤 " + lines[0]) <= 80, name
+        assert all(display_width(line) <= 80 for line in lines[1:]), name
+        labels = question.get("choices", [])
+        assert all(display_width(f"  » {label}") <= 80 for label in labels), name
+    for question, value, fragment in [*CASES, *BAD]:
+        if fragment is not None and question in RULES:
+            message = answer_error(value, question)
+            assert display_width(f"Validation error for question '{question}': {message}") <= 80, message

@@ -16,34 +16,35 @@ from tests.conftest import TEMPLATE_ROOT
 # One bad value per rule family: (question, value as typed after --data, what the message must say).
 BAD = [
     ("project_name", "", "must not be empty"),
-    ("project_slug", "../evil", "folder name"),
-    ("atlas_repo", "my repo", "folder name"),
-    ("db_name", "Select", "lowercase letters"),
-    ("db_name", "select", "reserved PostgreSQL keyword"),
-    ("db_user", "pg_owner", "starts with pg_"),
-    ("db_user", "public", "role name PostgreSQL reserves"),
+    ("project_slug", "../evil", "try 'evil'"),
+    ("atlas_repo", "my repo", "try 'my-repo'"),
+    ("db_name", "Select", "try 'my_select'"),
+    ("db_name", "select", "reserved"),
+    ("db_user", "pg_owner", "try 'owner'"),
+    ("db_user", "public", "try 'public_owner'"),
     ("db_password", "it's", "quotes"),
-    ("db_port", "abc", "whole number from 1 to 65535"),
-    ("db_port", "65536", "whole number from 1 to 65535"),
+    ("db_port", "abc", "1-65535"),
+    ("db_port", "65536", "1-65535"),
     ("postgres_version", "13", "is not in ['14', '15', '16', '17', '18']"),  # copier's own choices check
-    ("domains", "[asset, user]", "reserved PostgreSQL keyword"),
-    ("domains", "[auth]", "already manages"),
-    ("domains", "[asset, asset]", "more than once"),
+    ("domains", "[asset, user]", "'user': reserved: try 'user_data'"),
+    ("domains", "[auth]", "pick another"),
+    ("domains", "[asset, asset]", "lists asset twice"),
     ("domains", "asset", "YAML list"),
     # The rules the rows above do not reach, one value each.
     ("project_name", "x" * 201, "at most 200 characters"),
-    ("project_slug", ".hidden", "folder name"),
-    ("project_slug", "..", "folder name"),
-    ("db_name", "a" * 64, "63-byte identifier limit"),
-    ("db_name", "template0", "template databases"),
-    ("db_user", "none", "role name PostgreSQL reserves"),
-    ("db_password", "back\\slash", "backslashes"),
-    ("db_password", "two words", "without spaces"),
-    ("db_port", "0", "whole number from 1 to 65535"),
-    ("db_port", "080", "leading zero"),
-    ("domains", "[pg_stuff]", "starts with pg_"),
-    ("domains", "[information_schema]", "already manages"),
-    ("domains", "[Asset]", "lowercase letters"),
+    ("project_slug", ".hidden", "try 'hidden'"),
+    ("project_slug", "..", "try 'app'"),
+    ("project_slug", "store", "'store': the folder is 'shop'"),
+    ("db_name", "a" * 64, "63 bytes"),
+    ("db_name", "template0", "template"),
+    ("db_user", "none", "try 'none_owner'"),
+    ("db_password", "back\\slash", "\\"),
+    ("db_password", "two words", "no spaces"),
+    ("db_port", "0", "1-65535"),
+    ("db_port", "080", "no leading 0"),
+    ("domains", "[pg_stuff]", "try 'stuff'"),
+    ("domains", "[information_schema]", "pick another"),
+    ("domains", "[Asset]", "try 'asset'"),
 ]
 # Edge values each rule must accept, through the same call (one project written per value).
 GOOD = [
@@ -113,7 +114,8 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
 @pytest.mark.parametrize("question, value", GOOD, ids=[f"{q}={v[:20]}" for q, v in GOOD])
 def test_good_answer_is_accepted_and_recorded(tmp_path, question, value):
     """The control: the same call with an edge value the rule accepts writes the project."""
-    destination = tmp_path / "apps" / "shop" / "server"
+    folder = value if question == "project_slug" else "shop"  # the slug is the folder's name
+    destination = tmp_path / "apps" / folder / "server"
     copy(destination, question, value)
     recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     expected = yaml.safe_load(value) if question == "domains" else value
@@ -132,7 +134,7 @@ def test_cli_shows_question_and_rule(tmp_path):
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 1
-    assert "Validation error for question 'domains': domains: domain 'select' is a reserved PostgreSQL keyword" in result.stderr
+    assert "Validation error for question 'domains': 'select': reserved: try 'select_data'" in result.stderr
     assert not destination.exists()
 
 
@@ -160,14 +162,15 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
         ("Folder name under apps/", ENTER),  # default from apps/typed/server: typed
         ("PostgreSQL database name", ENTER),
         ("PostgreSQL user that owns the database", ENTER),
-        ("Password of the local development database", CLEAR + "p@ss/w${x}%{y}" + ENTER),
+        ("Password of the local dev database", CLEAR + "p@ss/w${x}%{y}" + ENTER),
         ("PostgreSQL major version", ENTER),
         ("Host port of the local development database", CLEAR + "abc" + ENTER),
-        ("Validation error for question 'db_port': db_port: 'abc' must be a whole number from 1 to 65535",
+        ("Validation error for question 'db_port': a whole number 1-65535, no leading 0",
          CLEAR + "6543" + ENTER),
         ("Where the development database runs", ENTER),
         ("Business domains", CLEAR + "[asset, select]" + ENTER),
-        ("domains: domain 'select' is a reserved PostgreSQL keyword", CLEAR + "[asset, portfolio]" + ENTER),
+        ("Validation error for question 'domains': 'select': reserved: try 'select_data'",
+         CLEAR + "[asset, portfolio]" + ENTER),
         ("Atlas schema registry repository name", ENTER),
         ("Atlas Pro", ENTER),
         ("Does the server use Better Auth", "n"),

@@ -22,7 +22,7 @@ def test_tree(render, answers):
     expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "DATABASE.md", "atlas.hcl",
                 "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment"}
     expected.add("schemas/10_public.sql")
-    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt"}  # every mode
+    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
         expected |= {"schemas/00_auth.sql", "src/auth.ts"}

@@ -158,6 +158,19 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
     assert atlas_schemas(server)[-2:] == ["asset", "billing"]
     assert (server / "schemas" / "20_billing.sql").is_file() and (server / "triggers" / "20_billing.sql").is_file()
     assert "- billing" in (server / ".copier-answers.yml").read_text()
+    commit_all(mono, "add billing")
+
+    # Refusals: one line naming the rule, no traceback, non-zero, nothing changed.
+    for args, reason in [((), "name the new domain, e.g. npm run domain:add -- billing"),
+                         (("--", "billing"), "lists billing twice: each domain once"),
+                         (("--", "Bill-ing"), "try 'bill_ing'"),
+                         (("--", "select"), "reserved"),
+                         (("--", "x', 'y"), "try 'x_y'")]:
+        result = npm_run("domain:add", *args)
+        assert result.returncode != 0, args
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr  # one line
+        assert result.stderr.startswith("domain:add: ") and reason in result.stderr, result.stderr
+        assert git(mono, "status", "--porcelain") == "", args
 
 
 def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mono):

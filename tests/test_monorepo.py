@@ -1,0 +1,87 @@
+"""Answers that change later, and several projects in one monorepo (real git, the real copier CLI)."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import yaml
+
+from tests.git_copier import commit_all, copier, data_args, generate, update
+
+
+def answers_of(server):
+    return yaml.safe_load((server / ".copier-answers.yml").read_text())
+
+
+def env_file_url(server) -> str:
+    return re.search(r"^DATABASE_URL='(.*)'$", (server / ".env").read_text(), re.M).group(1)
+
+
+def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_repo, mono, pg_tcp):
+    server = generate(template_repo, mono, "shop", ["asset"], use_better_auth=True)
+    env_file = server / ".env"
+    env_file.write_text(env_file.read_text() + "MY_OWN_SETTING='kept as typed'   # mine\n")
+    secret_line = next(line for line in env_file.read_text().splitlines() if line.startswith("BETTER_AUTH_SECRET="))
+    password = "n3w:p@ss/w%rd"
+
+    result = update(mono, "shop", *data_args({"db_port": str(pg_tcp.port), "db_user": "shop_admin",
+                                              "db_password": password}))
+
+    assert result.returncode == 0, result.stderr
+    assert ".env: updated POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL" in result.stderr
+    assert secret_line.split("=", 1)[1] not in result.stderr and password not in result.stderr
+    text = env_file.read_text()
+    assert secret_line in text.splitlines()
+    assert text.endswith("MY_OWN_SETTING='kept as typed'   # mine\n")
+    assert "POSTGRES_USER='shop_admin'" in text
+    # The URL .env now holds reaches the database the new answers describe (compose, atlas.hcl agree).
+    pg_tcp.create_role("shop_admin", password)
+    pg_tcp.create_database(answers_of(server)["db_name"], owner="shop_admin")
+    url = env_file_url(server).replace("localhost", "127.0.0.1")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("shop_admin",)
+    assert f"127.0.0.1:{pg_tcp.port}:5432" in (server / "compose.yaml").read_text()
+    assert f"@localhost:{pg_tcp.port}/" in (server / "atlas.hcl").read_text()
+    assert "Next: review `git diff -- apps/shop/server`" in result.stderr
+
+
+def test_slug_is_the_folder_name(template_repo, mono):
+    refused = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--data", "project_slug=store",
+                     str(template_repo), "apps/shop2/server")
+    assert refused.returncode != 0
+    assert "Validation error for question 'project_slug': 'store': the folder is 'shop2'" in refused.stderr
+    assert not (mono / "apps").exists()
+
+    server = generate(template_repo, mono, "shop2", [], project_slug=None)  # not given: the folder decides
+    assert answers_of(server)["project_slug"] == "shop2"
+    assert 'name: "shop2-db"' in (server / "compose.yaml").read_text()
+
+
+def test_three_projects_get_three_ports_and_next_steps(template_repo, mono):
+    outputs = {}
+    for slug in ("web", "api", "admin"):
+        result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(template_repo),
+                        f"apps/{slug}/server")
+        assert result.returncode == 0, result.stderr
+        outputs[slug] = result.stderr
+        commit_all(mono, slug)
+    servers = {slug: mono / "apps" / slug / "server" for slug in outputs}
+    ports = [answers_of(server)["db_port"] for server in servers.values()]
+    assert ports == ["5432", "5433", "5434"]
+    names = {yaml.safe_load((server / "compose.yaml").read_text())["name"] for server in servers.values()}
+    assert names == {"web-db", "api-db", "admin-db"}
+    for slug, output in outputs.items():
+        assert f"Next, in apps/{slug}/server" in output and "npm run schema:apply" in output
+    assert "127.0.0.1:5434 (Docker)" in outputs["admin"]
+    # The next step's lines fit a terminal.
+    assert all(len(line) <= 80 for output in outputs.values() for line in output.split("Next, in", 1)[1].splitlines())
+
+
+def test_an_existing_projects_port_never_moves_by_itself(template_repo, mono):
+    """Defaults only steer new projects: two projects made before on the same port keep it."""
+    generate(template_repo, mono, "a", [])
+    second = generate(template_repo, mono, "b", [], db_port="5432")
+    result = update(mono, "b")
+    assert result.returncode == 0, result.stderr
+    assert answers_of(second)["db_port"] == "5432"
