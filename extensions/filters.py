@@ -64,6 +64,7 @@ BetterAuthSql = _filter("better_auth_sql", lambda plugins, teams=False: better_a
 BetterAuthDependencies = _filter("better_auth_dependencies", lambda plugins: better_auth().npm_dependencies(plugins or []))
 BetterAuthPluginOrder = _filter("better_auth_plugin_order", lambda plugins: list(better_auth().selected_plugins(plugins or [])))
 BetterAuthImports = _filter("better_auth_imports", lambda plugins: better_auth().plugin_imports(plugins or []))
+BetterAuthPluginsError = _filter("better_auth_plugins_error", lambda plugins: better_auth().plugins_error(plugins))
 
 
 class TemplateFilters(Extension):
@@ -73,5 +74,5 @@ class TemplateFilters(Extension):
         super().__init__(environment)
         for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
                           SchemaNames, HclList, ScratchDatabase, PostgresDataDir, RandomSecret, BetterAuthSql,
-                          BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports):
+                          BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports, BetterAuthPluginsError):
             extension(environment)
