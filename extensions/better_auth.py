@@ -1,300 +1,135 @@
-"""The Better Auth `auth` schema, as SQL, for one pinned Better Auth release.
+"""The Better Auth `auth` schema, as SQL, for the pinned Better Auth release sets.
 
 Standalone (stdlib only): copier loads it by file path, the tests import it as
-``extensions.better_auth``. Bumping Better Auth = change PACKAGES, run
-``maint/better-auth/check.py``, fix the model below until it prints no
-difference, run the tests.
+``extensions.better_auth``. Everything it knows about Better Auth is data in
+``better_auth_schema/`` next to this file, written by
+``maint/better-auth/generate.py`` from what the real library creates:
 
-The model is Better Auth's own "full" form: what ``getMigrations()`` creates
-in an EMPTY database (``CREATE TABLE`` with inline UNIQUE and REFERENCES),
-with ``schemaName: "auth"``. ``tests/test_better_auth.py`` compares the
-catalog our SQL creates with the one the real library creates.
+- ``plugins.json``: the plugins offered, in the order of auth.ts and of the
+  columns they add, with the module each is imported from and its npm packages;
+- ``<version>.json``, one per pinned release set: the exact npm versions, the
+  plugins that install with it, and the tables Better Auth creates in schema
+  ``auth`` (the "full" form: ``CREATE TABLE`` with inline UNIQUE and REFERENCES,
+  as ``getMigrations()`` creates them in an empty database) for the core and
+  for each plugin.
+
+A project gets the newest release set that installs with every plugin it
+chose (some plugin packages lag behind better-auth and pin exact peers).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
-# The pinned release set: exact npm versions, used for the generated server's
-# package.json, the tests and maint/better-auth/check.py. Keep the four
-# Better Auth packages at one version: the plugin packages pin exact peers
-# (better-call, @better-auth/utils) that newer better-auth releases dropped,
-# and @better-auth/api-key was last released at 1.7.5, so 1.7.5 is the newest
-# set that installs with a plain `npm install` and `bun install`.
-# @better-auth/core must be a direct dependency, or npm resolves the plugin
-# packages' peer to the newest core and fails with ERESOLVE.
-PACKAGES: dict[str, str] = {
-    "better-auth": "1.7.5",
-    "@better-auth/core": "1.7.5",
-    "@better-auth/passkey": "1.7.5",
-    "@better-auth/api-key": "1.7.5",
-    # The dialect class in auth.ts comes from kysely (better-auth does not re-export it);
-    # the version npm itself resolves for better-auth 1.7.5, so there is a single copy.
-    "kysely": "0.28.19",
-    "pg": "8.23.1",
-}
-
-# Plugin ids = the names of Better Auth's plugin factory functions. This order
-# is also the order of the plugins in auth.ts and of the columns they add.
-PLUGINS: tuple[str, ...] = (
-    "twoFactor",
-    "organization",
-    "admin",
-    "username",
-    "passkey",
-    "apiKey",
-    "jwt",
-    "anonymous",
-    "phoneNumber",
-    "magicLink",
-)
-
-# Plugins that live in their own npm package (the others are in better-auth).
-PLUGIN_PACKAGES: dict[str, str] = {
-    "passkey": "@better-auth/passkey",
-    "apiKey": "@better-auth/api-key",
-}
-
 SCHEMA = "auth"
+DATA_DIR = Path(__file__).with_name("better_auth_schema")
+# The option of the organization plugin that adds tables: its schema is stored under this id.
+TEAMS_VARIANT = "organization+teams"
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # text | boolean | integer | timestamptz
+    type: str  # as PostgreSQL names it (format_type), timestamptz for timestamp with time zone
     not_null: bool = False
-    default: str | None = None  # SQL expression
+    default: str | None = None  # SQL expression, as PostgreSQL prints it
     unique: bool = False
     primary_key: bool = False
-    references: str | None = None  # table in the same schema; always its "id"
+    references: str | None = None  # table in the same schema
+    references_column: str = "id"
     on_delete: str = "CASCADE"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
-    indexes: tuple[str, ...] = ()  # single-column indexes, named <table>_<column>_idx
-
-
-def _id() -> Column:
-    return Column("id", "text", not_null=True, primary_key=True)
-
-
-def _text(name: str, **kw) -> Column:
-    return Column(name, "text", **kw)
-
-
-def _bool(name: str, **kw) -> Column:
-    return Column(name, "boolean", **kw)
-
-
-def _int(name: str, **kw) -> Column:
-    return Column(name, "integer", **kw)
-
-
-def _ts(name: str, **kw) -> Column:
-    return Column(name, "timestamptz", **kw)
-
-
-NOW = "CURRENT_TIMESTAMP"
-
-
-def _fk(name: str, table: str) -> Column:
-    return Column(name, "text", not_null=True, references=table)
-
-
-# ---- Better Auth 1.7.5 -------------------------------------------------------
-
-CORE: tuple[Table, ...] = (
-    Table("user", (
-        _id(),
-        _text("name", not_null=True),
-        _text("email", not_null=True, unique=True),
-        _bool("emailVerified", not_null=True),
-        _text("image"),
-        _ts("createdAt", not_null=True, default=NOW),
-        _ts("updatedAt", not_null=True, default=NOW),
-    )),
-    Table("session", (
-        _id(),
-        _ts("expiresAt", not_null=True),
-        _text("token", not_null=True, unique=True),
-        _ts("createdAt", not_null=True, default=NOW),
-        _ts("updatedAt", not_null=True),
-        _text("ipAddress"),
-        _text("userAgent"),
-        _fk("userId", "user"),
-    ), indexes=("userId",)),
-    Table("account", (
-        _id(),
-        _text("accountId", not_null=True),
-        _text("providerId", not_null=True),
-        _fk("userId", "user"),
-        _text("accessToken"),
-        _text("refreshToken"),
-        _text("idToken"),
-        _ts("accessTokenExpiresAt"),
-        _ts("refreshTokenExpiresAt"),
-        _text("scope"),
-        _text("password"),
-        _ts("createdAt", not_null=True, default=NOW),
-        _ts("updatedAt", not_null=True),
-    ), indexes=("userId",)),
-    Table("verification", (
-        _id(),
-        _text("identifier", not_null=True),
-        _text("value", not_null=True),
-        _ts("expiresAt", not_null=True),
-        _ts("createdAt", not_null=True, default=NOW),
-        _ts("updatedAt", not_null=True, default=NOW),
-    ), indexes=("identifier",)),
-)
+    indexes: tuple[Index, ...] = ()
 
 
 @dataclass(frozen=True)
 class PluginSchema:
-    columns: tuple[tuple[str, Column], ...] = ()  # (existing table, added column)
+    """What one plugin adds to the core: columns and indexes on existing tables, new tables."""
+    columns: tuple[tuple[str, Column], ...] = ()
+    indexes: tuple[tuple[str, Index], ...] = ()
     tables: tuple[Table, ...] = ()
 
 
-def _organization(teams: bool) -> PluginSchema:
-    columns = [("session", _text("activeOrganizationId"))]
-    tables = [Table("organization", (
-        _id(),
-        _text("name", not_null=True),
-        _text("slug", not_null=True, unique=True),
-        _text("logo"),
-        _ts("createdAt", not_null=True),
-        _text("metadata"),
-    ))]
-    if teams:
-        columns.append(("session", _text("activeTeamId")))
-        tables += [
-            Table("team", (
-                _id(),
-                _text("name", not_null=True),
-                _int("memberCount", not_null=True),
-                _fk("organizationId", "organization"),
-                _ts("createdAt", not_null=True),
-                _ts("updatedAt"),
-            ), indexes=("organizationId",)),
-            Table("teamMember", (
-                _id(),
-                _fk("teamId", "team"),
-                _fk("userId", "user"),
-                _text("membershipKey", unique=True),
-                _ts("createdAt"),
-            ), indexes=("teamId", "userId")),
-        ]
-    tables += [
-        Table("member", (
-            _id(),
-            _fk("organizationId", "organization"),
-            _fk("userId", "user"),
-            _text("role", not_null=True),
-            _ts("createdAt", not_null=True),
-        ), indexes=("organizationId", "userId")),
-        Table("invitation", (
-            _id(),
-            _fk("organizationId", "organization"),
-            _text("email", not_null=True),
-            _text("role"),
-            *((_text("teamId"),) if teams else ()),
-            _text("status", not_null=True),
-            _ts("expiresAt", not_null=True),
-            _ts("createdAt", not_null=True, default=NOW),
-            _fk("inviterId", "user"),
-        ), indexes=("organizationId", "email")),
-    ]
-    return PluginSchema(tuple(columns), tuple(tables))
+@dataclass(frozen=True)
+class Plugin:
+    id: str
+    module: str  # what auth.ts imports the factory from
+    packages: tuple[str, ...]  # npm packages it needs besides the core set
+    requires: tuple[str, ...]  # plugins it needs alongside
 
 
-def _plugin_schema(plugin: str, organization_teams: bool) -> PluginSchema:
-    if plugin == "organization":
-        return _organization(organization_teams)
-    return _PLUGIN_SCHEMAS[plugin]
+@dataclass(frozen=True)
+class Release:
+    version: str  # of better-auth
+    packages: dict[str, str]  # every pinned npm package: the core set and each plugin's
+    core_packages: tuple[str, ...]  # the ones every server needs
+    plugins: tuple[str, ...]  # plugins that install with this set
+    core: tuple[Table, ...]
+    schemas: dict[str, PluginSchema]  # plugin id (or TEAMS_VARIANT) -> what it adds
 
 
-_PLUGIN_SCHEMAS: dict[str, PluginSchema] = {
-    "twoFactor": PluginSchema(
-        columns=(("user", _bool("twoFactorEnabled")),),
-        tables=(Table("twoFactor", (
-            _id(),
-            _text("secret", not_null=True),
-            _text("backupCodes", not_null=True),
-            _fk("userId", "user"),
-            _bool("verified"),
-            _int("failedVerificationCount"),
-            _ts("lockedUntil"),
-        ), indexes=("secret", "userId")),),
-    ),
-    "admin": PluginSchema(columns=(
-        ("user", _text("role")),
-        ("user", _bool("banned")),
-        ("user", _text("banReason")),
-        ("user", _ts("banExpires")),
-        ("session", _text("impersonatedBy")),
-    )),
-    "username": PluginSchema(columns=(
-        ("user", _text("username", unique=True)),
-        ("user", _text("displayUsername")),
-    )),
-    "passkey": PluginSchema(tables=(Table("passkey", (
-        _id(),
-        _text("name"),
-        _text("publicKey", not_null=True),
-        _fk("userId", "user"),
-        _text("credentialID", not_null=True),
-        _int("counter", not_null=True),
-        _text("deviceType", not_null=True),
-        _bool("backedUp", not_null=True),
-        _text("transports"),
-        _ts("createdAt"),
-        _text("aaguid"),
-    ), indexes=("userId", "credentialID")),)),
-    # referenceId is a user or an organization: no foreign key.
-    "apiKey": PluginSchema(tables=(Table("apikey", (
-        _id(),
-        _text("configId", not_null=True),
-        _text("name"),
-        _text("start"),
-        _text("referenceId", not_null=True),
-        _text("prefix"),
-        _text("key", not_null=True),
-        _int("refillInterval"),
-        _int("refillAmount"),
-        _ts("lastRefillAt"),
-        _bool("enabled"),
-        _bool("rateLimitEnabled"),
-        _int("rateLimitTimeWindow"),
-        _int("rateLimitMax"),
-        _int("requestCount"),
-        _int("remaining"),
-        _ts("lastRequest"),
-        _ts("expiresAt"),
-        _ts("createdAt", not_null=True),
-        _ts("updatedAt", not_null=True),
-        _text("permissions"),
-        _text("metadata"),
-    ), indexes=("configId", "referenceId", "key")),)),
-    "jwt": PluginSchema(tables=(Table("jwks", (
-        _id(),
-        _text("publicKey", not_null=True),
-        _text("privateKey", not_null=True),
-        _ts("createdAt", not_null=True),
-        _ts("expiresAt"),
-        _text("alg"),
-        _text("crv"),
-    )),)),
-    "anonymous": PluginSchema(columns=(("user", _bool("isAnonymous")),)),
-    "phoneNumber": PluginSchema(columns=(
-        ("user", _text("phoneNumber", unique=True)),
-        ("user", _bool("phoneNumberVerified")),
-    )),
-    "magicLink": PluginSchema(),  # uses the core verification table
-}
+def _column(data: dict) -> Column:
+    return Column(**data)
+
+
+def _table(data: dict) -> Table:
+    return Table(data["name"], tuple(_column(c) for c in data["columns"]),
+                 tuple(Index(i["name"], tuple(i["columns"]), i.get("unique", False)) for i in data.get("indexes", ())))
+
+
+def _plugin_schema(data: dict) -> PluginSchema:
+    return PluginSchema(
+        columns=tuple((table, _column(c)) for table, c in data.get("columns", ())),
+        indexes=tuple((table, Index(i["name"], tuple(i["columns"]), i.get("unique", False)))
+                      for table, i in data.get("indexes", ())),
+        tables=tuple(_table(t) for t in data.get("tables", ())),
+    )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _load() -> tuple[tuple[Plugin, ...], tuple[Release, ...]]:
+    plugins = tuple(
+        Plugin(p["id"], p["module"], tuple(p.get("packages", ())), tuple(p.get("requires", ())))
+        for p in json.loads((DATA_DIR / "plugins.json").read_text(encoding="utf-8"))["plugins"]
+    )
+    releases = []
+    for path in DATA_DIR.glob("better-auth-*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        releases.append(Release(
+            version=data["packages"]["better-auth"],
+            packages=dict(data["packages"]),
+            core_packages=tuple(data["core_packages"]),
+            plugins=tuple(data["plugins"]),
+            core=tuple(_table(t) for t in data["core"]),
+            schemas={name: _plugin_schema(s) for name, s in data["schemas"].items()},
+        ))
+    releases.sort(key=lambda r: _version_key(r.version), reverse=True)
+    return plugins, tuple(releases)
+
+
+PLUGIN_INFO, RELEASES = _load()
+# Plugin ids = the names of Better Auth's plugin factory functions, in the
+# order of the plugins in auth.ts and of the columns they add.
+PLUGINS: tuple[str, ...] = tuple(p.id for p in PLUGIN_INFO)
+_INFO = {p.id: p for p in PLUGIN_INFO}
 
 
 def selected_plugins(plugins: Iterable[str]) -> tuple[str, ...]:
@@ -303,30 +138,82 @@ def selected_plugins(plugins: Iterable[str]) -> tuple[str, ...]:
         raise ValueError(f"plugins must be a list of plugin ids, not the string {plugins!r}")
     chosen = set()
     for plugin in plugins:
-        if plugin not in PLUGINS:
+        if plugin not in _INFO:
             raise ValueError(
                 f"unknown Better Auth plugin {plugin!r}; known: {', '.join(PLUGINS)}"
             )
         chosen.add(plugin)
+    for plugin in sorted(chosen, key=PLUGINS.index):
+        missing = [r for r in _INFO[plugin].requires if r not in chosen]
+        if missing:
+            raise ValueError(f"the Better Auth plugin {plugin} needs {', '.join(missing)}: choose it too")
     return tuple(p for p in PLUGINS if p in chosen)
 
 
-def auth_tables(plugins: Iterable[str], organization_teams: bool = False) -> tuple[Table, ...]:
+def plugins_error(plugins) -> tuple[str, ...] | str:
+    """Why copier must refuse a plugin list, in a few lengths, longest first ('' when fine): the
+    question's validator shows the longest that fits one 80-column line (answers.fit)."""
+    if isinstance(plugins, str):
+        return ("must be a list of plugins",)
+    for plugin in plugins or []:
+        if plugin not in _INFO:
+            return (f"unknown plugin {plugin!r}: pick from the list", "unknown plugin: pick from the list")
+    chosen = set(plugins or [])
+    for plugin in sorted(chosen, key=PLUGINS.index):
+        if missing := [r for r in _INFO[plugin].requires if r not in chosen]:
+            needs = ", ".join(missing)
+            return (f"{plugin} needs {needs}: choose it too", f"{plugin} needs {needs} too")
+    return ""
+
+
+def release_for(plugins: Iterable[str]) -> Release:
+    """The newest pinned release set that installs with every one of these plugins."""
+    chosen = set(selected_plugins(plugins))
+    for release in RELEASES:
+        if chosen <= set(release.plugins):
+            return release
+    raise ValueError(f"no pinned Better Auth release installs with {', '.join(sorted(chosen))}")
+
+
+def _release(plugins, release: str | None) -> Release:
+    if release is None:
+        return release_for(plugins)
+    for candidate in RELEASES:
+        if candidate.version == release:
+            return candidate
+    raise ValueError(f"better-auth {release} is not pinned; pinned: {', '.join(r.version for r in RELEASES)}")
+
+
+def _schemas(release: Release, plugins: tuple[str, ...], organization_teams: bool) -> list[PluginSchema]:
+    missing = [p for p in plugins if p not in release.plugins]
+    if missing:
+        raise ValueError(f"better-auth {release.version} does not install with {', '.join(missing)}")
+    return [release.schemas[TEAMS_VARIANT if p == "organization" and organization_teams else p]
+            for p in plugins]
+
+
+def auth_tables(plugins: Iterable[str], organization_teams: bool = False,
+                release: str | None = None) -> tuple[Table, ...]:
     """Core tables plus what the plugins add, in Better Auth's order.
 
-    ``organization_teams`` only matters when "organization" is selected.
+    ``organization_teams`` only matters when "organization" is selected;
+    ``release`` (a better-auth version) defaults to ``release_for(plugins)``.
     """
-    schemas = [_plugin_schema(p, organization_teams) for p in selected_plugins(plugins)]
-    tables = {t.name: list(t.columns) for t in CORE}
-    indexes = {t.name: t.indexes for t in CORE}
+    plugins = selected_plugins(plugins)
+    chosen = _release(plugins, release)
+    schemas = _schemas(chosen, plugins, organization_teams)
+    columns = {t.name: list(t.columns) for t in chosen.core}
+    indexes = {t.name: list(t.indexes) for t in chosen.core}
     for schema in schemas:  # columns for core tables come first, in plugin order
         for table, column in schema.columns:
-            tables[table].append(column)
+            columns[table].append(column)
+        for table, index in schema.indexes:
+            indexes[table].append(index)
     for schema in schemas:
         for t in schema.tables:
-            tables[t.name] = list(t.columns)
-            indexes[t.name] = t.indexes
-    return tuple(Table(name, tuple(cols), indexes[name]) for name, cols in tables.items())
+            columns[t.name] = list(t.columns)
+            indexes[t.name] = list(t.indexes)
+    return tuple(Table(name, tuple(cols), tuple(indexes[name])) for name, cols in columns.items())
 
 
 def _q(identifier: str) -> str:
@@ -348,20 +235,22 @@ def _column_sql(c: Column) -> str:
     if c.unique:
         parts.append("UNIQUE")
     if c.references:
-        parts.append(f"REFERENCES {_rel(c.references)} (\"id\") ON DELETE {c.on_delete}")
+        parts.append(f"REFERENCES {_rel(c.references)} ({_q(c.references_column)}) ON DELETE {c.on_delete}")
     return " ".join(parts)
 
 
-def auth_schema_sql(plugins: Iterable[str], organization_teams: bool = False) -> str:
+def auth_schema_sql(plugins: Iterable[str], organization_teams: bool = False,
+                    release: str | None = None) -> str:
     """SQL that creates the `auth` schema Better Auth expects, from an empty database."""
-    tables = auth_tables(plugins, organization_teams)
+    tables = auth_tables(plugins, organization_teams, release)
     out = [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA};", ""]
     for t in tables:
         cols = ",\n".join("    " + _column_sql(c) for c in t.columns)
         out += [f"CREATE TABLE {_rel(t.name)} (\n{cols}\n);", ""]
     for t in tables:
-        for col in t.indexes:
-            out.append(f"CREATE INDEX {_q(f'{t.name}_{col}_idx')} ON {_rel(t.name)} ({_q(col)});")
+        for i in t.indexes:
+            unique = "UNIQUE " if i.unique else ""
+            out.append(f"CREATE {unique}INDEX {_q(i.name)} ON {_rel(t.name)} ({', '.join(map(_q, i.columns))});")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -369,25 +258,43 @@ def plugin_imports(plugins: Iterable[str]) -> dict[str, list[str]]:
     """What auth.ts imports for these plugins: module -> plugin factories, in PLUGINS order."""
     imports: dict[str, list[str]] = {}
     for plugin in selected_plugins(plugins):
-        imports.setdefault(PLUGIN_PACKAGES.get(plugin, "better-auth/plugins"), []).append(plugin)
+        imports.setdefault(_INFO[plugin].module, []).append(plugin)
     return imports
 
 
 def npm_dependencies(plugins: Iterable[str]) -> dict[str, str]:
-    """Runtime npm dependencies of a server using these plugins, sorted by name."""
-    names = {"better-auth", "@better-auth/core", "kysely", "pg"}
-    names |= {PLUGIN_PACKAGES[p] for p in selected_plugins(plugins) if p in PLUGIN_PACKAGES}
-    return {name: PACKAGES[name] for name in sorted(names)}
+    """Runtime npm dependencies of a server using these plugins (exact versions), sorted by name."""
+    plugins = selected_plugins(plugins)
+    release = release_for(plugins)
+    names = set(release.core_packages)
+    for plugin in plugins:
+        names |= set(_INFO[plugin].packages)
+    return {name: release.packages[name] for name in sorted(names)}
+
+
+def _additions(schema: PluginSchema) -> dict[str, set[str]]:
+    added: dict[str, set[str]] = {}
+    for table, column in schema.columns:
+        added.setdefault(table, set()).add(column.name)
+    for t in schema.tables:
+        added.setdefault(t.name, set()).update(c.name for c in t.columns)
+    return added
 
 
 def detect_plugins(columns_by_table: dict[str, set[str]]) -> tuple[list[str], bool]:
-    """The plugins (in PLUGINS order) whose tables and columns are all present in a hand-made
-    auth schema, and whether organization teams are on. Plugins that add nothing are not found."""
-    def added(plugins, teams=False) -> set[tuple[str, str]]:
-        core = {(t.name, c.name) for t in auth_tables([]) for c in t.columns}
-        return {(t.name, c.name) for t in auth_tables(plugins, teams) for c in t.columns} - core
+    """The plugins whose tables and columns are all in an existing `auth` schema, and
+    whether organization teams are on. ``columns_by_table``: table name -> column names.
 
-    found = {(table, column) for table, columns in columns_by_table.items() for column in columns}
-    plugins = [p for p in PLUGINS if added([p]) and added([p]) <= found]
-    teams = "organization" in plugins and added(["organization"], True) <= found
-    return plugins, teams
+    A plugin counts when everything it adds in some pinned release is there.
+    Plugins that add nothing (magicLink) cannot be seen and are never returned.
+    """
+    def present(schema: PluginSchema) -> bool:
+        added = _additions(schema)
+        return bool(added) and all(columns <= set(columns_by_table.get(table, ()))
+                                   for table, columns in added.items())
+
+    found = [p for p in PLUGINS
+             if any(p in r.plugins and present(r.schemas[p]) for r in RELEASES)]
+    teams = "organization" in found and any(present(r.schemas[TEAMS_VARIANT]) for r in RELEASES
+                                            if TEAMS_VARIANT in r.schemas)
+    return found, teams

@@ -73,6 +73,8 @@ AppAuthConfig = _filter("app_auth_config", existing_server.app_auth_config)
 ComposeFile = _filter("compose_file", existing_server.compose_file)
 FreePort = _filter("free_port", existing_server.free_port)
 BetterAuthImports = _filter("better_auth_imports", lambda plugins: better_auth().plugin_imports(plugins or []))
+BetterAuthPluginsError = _filter("better_auth_plugins_error",
+                                 lambda plugins: answers.fit("better_auth_plugins", better_auth().plugins_error(plugins)))
 
 
 class TemplateFilters(Extension):
@@ -83,5 +85,5 @@ class TemplateFilters(Extension):
         for extension in (AnswerError, ToIdentifier, OwnerRole, DefaultSlug, PostgresUrl, HclString, DotenvValue, JsonString,
                           SchemaNames, HclList, ScratchDatabase, PostgresDataDir, BetterAuthSql,
                           BetterAuthDependencies, BetterAuthPluginOrder, BetterAuthImports, RefuseCopyProblems,
-                          ExistingAnswer, AppAuthConfig, ComposeFile, FreePort):
+                          ExistingAnswer, AppAuthConfig, ComposeFile, FreePort, BetterAuthPluginsError):
             extension(environment)

