@@ -175,8 +175,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     server = generate(template_repo, mono, "shop", ["asset"])
     domain = server / "schemas" / "20_asset.sql"
     domain.write_text(domain.read_text() + USER_TABLE)
-    replace_once(server / "package.json", '"schema:apply": "atlas schema apply --env dev',
-                 '"schema:apply": "atlas schema apply --env dev --auto-approve')
+    replace_once(server / "package.json", 'atlas schema apply --env dev"', 'atlas schema apply --env dev --auto-approve"')
     replace_once(server / "README.md", "# Demo shop: server database", "# Demo shop: server database (team Orders)")
     commit_all(mono, "user edits")
     env_file = server / ".env"
@@ -190,7 +189,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     sql = domain.read_text()
     assert "CREATE TABLE asset.holding" in sql and "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
-    assert package["scripts"]["schema:apply"].startswith("atlas schema apply --env dev --auto-approve")
+    assert package["scripts"]["schema:apply"].endswith("atlas schema apply --env dev --auto-approve")
     assert package["scripts"]["template:check"] == "echo convention v2"
     readme = (server / "README.md").read_text()
     assert readme.startswith("# Demo shop: server database (team Orders)") and V2_README in readme
