@@ -113,16 +113,20 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
 
 def _onto_rendered(rendered: str, statements: list, tail: str) -> str:
     """The team's statements in the file the template rendered for their schema: its header (up to
-    its CREATE SCHEMA) and closing comments stay, its example table gives way to the team's tables.
+    its CREATE SCHEMA), its updated_at function (with Atlas Pro, unless the team has its own) and
+    closing comments stay; its example table, index and trigger give way to the team's statements.
     So the file reads to later updates like any project where the team replaced the example."""
     rendered_statements = sql_text.split_statements(rendered)
     schema = next(s for s in rendered_statements if s.kind == "create schema")
     head = rendered[:schema.start + len(schema.text)]
     last = rendered_statements[-1]
     closing = rendered[last.start + len(last.text):]
-    body = "".join(s.text for s in statements if s.kind != "create schema") + tail
-    return head.rstrip("\n") + "\n\n" + body.strip("\n") + "\n" + closing.lstrip("\n").rstrip("\n") + (
-        "\n" if closing.strip() else "")
+    theirs = {sql_text.qualified_name_after(s, "function") for s in statements if s.kind == "create function"}
+    functions = [s.text for s in rendered_statements
+                 if s.kind == "create function" and sql_text.qualified_name_after(s, "function") not in theirs]
+    body = "".join(functions + [s.text for s in statements if s.kind != "create schema"]) + tail
+    ending = closing.rstrip("\n") + "\n" if closing.strip() else "\n"
+    return head.rstrip("\n") + "\n\n" + body.strip("\n") + ending
 
 
 def _tail(path: Path) -> str:

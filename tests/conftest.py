@@ -105,13 +105,15 @@ def run_npm_script(project: Path, script: str, *args: str) -> subprocess.Complet
 
 
 # The answer matrix every structural test runs over: 0, 1 and several domains;
-# Better Auth on/off; docker/local dev database; Atlas Pro/free.
+# Better Auth on/off; docker/local dev database; Atlas Pro/free; each production path with
+# and without Pro (versioned where exactly one of auth and Pro is on).
 MATRIX = [
     pytest.param(
-        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev},
-        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}",
+        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev, "production_path": path},
+        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}-{path}",
     )
     for domains, dev in (([], "docker"), (["asset"], "local"), (["asset", "portfolio", "feed"], "docker"))
     for auth in (True, False)
     for pro in (False, True)
+    for path in ["versioned" if auth != pro else "declarative"]
 ] + [pytest.param({}, id="defaults")]

@@ -22,7 +22,7 @@ from tests.conftest import TEMPLATE_ROOT
 COPIER = [sys.executable, "-m", "copier"]
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
 V2_SCRIPT = '"template:check": "echo convention v2",'
-V2_STATUS = "atlas migrate status --env dev --revisions-schema atlas_schema_revisions"
+V2_PUSH = "atlas schema push --env dev --tag latest"
 V2_README = "Convention v2: run `npm run template:check` after each template update."
 
 
@@ -121,7 +121,7 @@ def template_repo(tmp_path_factory) -> Path:
     domain_file.write_text(f"{V2_DOMAIN_LINE}\n{rest}")
     fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
     replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
-    replace_once(fragment, '"atlas migrate status --env dev"', json.dumps(V2_STATUS))
+    replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
     readme = repo / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
     commit_all(repo, "v2: convention change")

@@ -1,4 +1,5 @@
-"""Atlas cannot run here, so its checked rules (../shared/reference/atlas.md) are tested on what we render."""
+"""Atlas's checked rules (../shared/reference/atlas.md) on what we render, for every answer combination,
+without running Atlas (test_atlas_engine.py runs the generated project through the real engine)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,24 @@ from tests.conftest import MATRIX, schema_files
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",
                    "coalescelist", "format", "join", "split", "lower", "upper", "replace", "concat"}
 # The kinds a `diff { skip { ... } }` block can name (Atlas cmdapi/project.go, SkipChanges; newer
-# releases add view/func/trigger kinds). Destructive ones: every drop, and the modify kinds that
-# rewrite or re-create existing objects. modify_table is not one: it carries every table change.
+# releases add view/func/trigger kinds). The prod env gates every drop behind var.allow_drops and
+# skips nothing else: a skipped modify_* kind would leave production silently on an old definition.
 ATLAS_SKIP_KINDS = {f"{verb}_{kind}" for verb in ("add", "drop", "modify")
                     for kind in ("schema", "table", "column", "index", "foreign_key")}
-DESTRUCTIVE_CHANGES = {f"drop_{kind}" for kind in ("schema", "table", "column", "index", "foreign_key")} | {
-    "modify_column", "modify_index", "modify_foreign_key"}
+DROP_CHANGES = {f"drop_{kind}" for kind in ("schema", "table", "column", "index", "foreign_key")}
 PRO_ONLY_STATEMENTS = {"CreateFunctionStmt", "CreateTrigStmt", "CreateExtensionStmt", "DoStmt", "CreateEventTrigStmt"}
 
 
 def parse_atlas_hcl(project: Path) -> dict[str, dict]:
+    """The envs of atlas.hcl by name; the top-level blocks under "variable" and "locals"."""
     data = hcl2.loads(
         (project / "atlas.hcl").read_text(),
         serialization_options=SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False),
     )
-    return {name: single_blocks(body) for env in data["env"] for name, body in env.items()}
+    parsed = {name: single_blocks(body) for env in data["env"] for name, body in env.items()}
+    parsed["variable"] = {name: body for block in data.get("variable", []) for name, body in block.items()}
+    parsed["locals"] = {key: value for block in data.get("locals", []) for key, value in block.items()}
+    return parsed
 
 
 def single_blocks(body: dict) -> dict:
@@ -64,32 +68,44 @@ def statement_kinds(path: Path) -> set[str]:
 @pytest.mark.parametrize("answers", MATRIX)
 def test_envs_schemas_and_urls(render, answers):
     project = render(**answers)
-    envs = parse_atlas_hcl(project)
-    assert set(envs) == {"dev", "prod"}
+    parsed = parse_atlas_hcl(project)
+    envs = {name: parsed[name] for name in ("dev", "prod")}
+    assert set(parsed) == {"dev", "prod", "variable", "locals"}
+    declarative = answers.get("production_path", "declarative") == "declarative"
     for name, env in envs.items():
         # Every schema a file creates is listed, and nothing else: an unlisted one is ignored
         # by Atlas, and a listed one no file creates would be planned as a drop.
         assert set(env["schemas"]) == created_schemas(project), name
         assert len(env["schemas"]) == len(set(env["schemas"])), name
         # SQL sources need a dev database in every env ("--dev-url cannot be empty").
-        assert env["dev"], name
-        assert (env["schema"]["src"]) == "file://schemas"
-        assert env["schema"]["repo"]["name"] == answers.get("atlas_repo", "shop")
+        assert env["dev"] == "${local.dev_database}", name
         assert env["migration"]["dir"] == "file://migrations"
-        for key in ("url", "dev"):
-            assert "search_path" not in env[key], f"{name}.{key} switches Atlas to schema scope"
+        assert "search_path" not in env["url"], f"{name}.url switches Atlas to schema scope"
+    for env in (envs["dev"], envs["prod"]) if declarative else (envs["dev"],):
+        assert env["schema"]["src"] == "file://schemas"
+        assert env["schema"]["repo"]["name"] == answers.get("atlas_repo", "shop")
     assert envs["prod"]["url"] == '${getenv("DATABASE_URL")}'
     dev_url = urlsplit(envs["dev"]["url"])
     assert dev_url.scheme == "postgres" and parse_qs(dev_url.query) == {"sslmode": ["disable"]}
+
+    # The planning database: $ATLAS_DEV_URL when set, else the generated default.
+    local = parsed["locals"]
+    assert local["dev_database"] == '${getenv("ATLAS_DEV_URL") != "" ? getenv("ATLAS_DEV_URL") : local.scratch_database}'
     if answers.get("dev_database", "docker") == "docker":
-        assert envs["dev"]["dev"] == f"docker://postgres/{answers.get('postgres_version', '17')}/dev"
+        assert local["scratch_database"] == f"docker://postgres/{answers.get('postgres_version', '17')}/dev"
     else:  # an empty scratch database on the local server, never the real one
-        scratch = urlsplit(envs["dev"]["dev"])
+        scratch = urlsplit(local["scratch_database"])
         assert scratch.path != dev_url.path and scratch.netloc == dev_url.netloc
-    assert set(envs["prod"]["diff"]["skip"]) >= DESTRUCTIVE_CHANGES
-    assert set(envs["prod"]["diff"]["skip"]) <= ATLAS_SKIP_KINDS  # an unknown kind protects nothing
-    assert "modify_table" not in envs["prod"]["diff"]["skip"]  # would block adding a column
-    assert all(envs["prod"]["diff"]["skip"][kind] is True for kind in DESTRUCTIVE_CHANGES)
+        assert "search_path" not in scratch.query
+
+    if declarative:  # drops only with --var allow_drops=true; every other kind of change applies
+        assert parsed["variable"] == {"allow_drops": {"type": "bool", "default": False}}
+        skip = envs["prod"]["diff"]["skip"]
+        assert set(skip) == DROP_CHANGES and DROP_CHANGES <= ATLAS_SKIP_KINDS
+        assert all(value == "${!var.allow_drops}" for value in skip.values())
+    else:  # production only runs migrations/: `schema apply --env prod` has nothing to plan from
+        assert "schema" not in envs["prod"] and "diff" not in envs["prod"]
+        assert parsed["variable"] == {}
 
 
 @pytest.mark.parametrize("answers", MATRIX)

@@ -173,6 +173,7 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
          CLEAR + "[asset, portfolio]" + ENTER),
         ("Atlas schema registry repository name", ENTER),
         ("Atlas Pro", ENTER),
+        ("How production gets schema changes", "\x1b[B" + ENTER),  # arrow down: versioned
         ("Does the server use Better Auth", "n"),
     ]
     try:
@@ -190,6 +191,7 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
     recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert recorded["db_port"] == "6543"
     assert recorded["domains"] == ["asset", "portfolio"]
+    assert recorded["production_path"] == "versioned"
     assert recorded["db_password"] == "p@ss/w${x}%{y}"
     assert (recorded["project_slug"], recorded["db_name"], recorded["db_user"]) == ("typed", "typed", "typed_owner")
     assert '"127.0.0.1:6543:5432"' in (destination / "compose.yaml").read_text()

@@ -15,10 +15,18 @@ from tests.conftest import MATRIX
 
 # Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
 ATLAS_COMMANDS = {
-    ("migrate", "diff"), ("migrate", "apply"), ("migrate", "status"), ("migrate", "validate"),
+    ("migrate", "diff"), ("migrate", "apply"), ("migrate", "status"), ("migrate", "validate"), ("migrate", "hash"),
     ("schema", "inspect"), ("schema", "diff"), ("schema", "push"), ("schema", "apply"),
 }
-DOC_SCRIPTS = {"migrate:diff", "migrate:apply", "migrate:status", "schema:inspect", "schema:push", "schema:apply"}
+# The dev scripts of each production path; the convention doc's migrate:* scripts belong to the
+# versioned path only (one path per project: no script invites the other one).
+PATH_SCRIPTS = {
+    "declarative": {"schema:inspect", "schema:diff", "schema:push", "schema:apply", "prod:apply", "prod:diff"},
+    "versioned": {"schema:inspect", "schema:diff", "schema:push", "schema:apply", "migrate:diff", "migrate:apply",
+                  "migrate:hash", "migrate:status", "migrate:validate", "prod:apply", "prod:status", "prod:diff"},
+}
+# Without Atlas Pro these run Atlas through the trigger script (which then applies triggers/).
+APPLY_SCRIPTS = {"schema:apply", "migrate:apply", "prod:apply"}
 
 
 def strict_json(text: str):
@@ -65,21 +73,38 @@ def test_package_json_scripts(render, answers):
     project = render(**answers)
     package = strict_json((project / "package.json").read_text())
     scripts = package["scripts"]
-    assert DOC_SCRIPTS | {"migrate:validate", "schema:diff"} <= set(scripts)
-    for name, script in scripts.items():
-        for argv in commands(script):
-            if argv[0] == "atlas":
-                assert tuple(argv[1:3]) in ATLAS_COMMANDS, name
-                assert argv[3:5] == ["--env", "dev"], name
-            elif argv[0] == "sh" and argv[1] != "-c":
-                assert (project / argv[1]).is_file(), name
-            elif argv[0] in ("copier", "sh"):  # the template update scripts
-                assert "copier update --trust --defaults ." in script, name
-            else:
-                assert argv[:2] == ["docker", "compose"], name
-    assert commands(scripts["migrate:diff"])[0] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
-    assert commands(scripts["schema:diff"])[0][5:] == ["--from", "env://url", "--to", "env://schema.src"]
+    path = answers.get("production_path", "declarative")
     free = not answers.get("atlas_pro", False)
-    for name in ("schema:apply", "migrate:apply"):  # triggers follow every apply without Pro
-        assert (["sh", "scripts/apply-triggers.sh"] in commands(scripts[name])) == free
-    assert ("db:up" in scripts) == (answers.get("dev_database", "docker") == "docker")
+    docker = answers.get("dev_database", "docker") == "docker"
+    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if docker else set()) | (
+        {"db:triggers"} if free else set())
+    assert set(scripts) == PATH_SCRIPTS[path] | helpers
+    for name, script in scripts.items():
+        argv = commands(script)
+        assert len(argv) == 1, f"{name}: npm appends `-- ARGS` to the last command of a chain"
+        argv = argv[0]
+        if name in APPLY_SCRIPTS and free:  # the trigger step runs after Atlas, with every argument
+            assert argv[:3] == ["sh", "scripts/apply-triggers.sh", "--after"], name
+            assert (project / argv[1]).is_file()
+            argv = argv[3:]
+        if argv[0] == "atlas":
+            assert tuple(argv[1:3]) in ATLAS_COMMANDS, name
+            assert argv[3:5] == ["--env", "prod" if name.startswith("prod:") else "dev"], name
+        elif name == "db:triggers":
+            assert argv == ["sh", "scripts/apply-triggers.sh"]
+        elif name == "template:update":
+            assert argv == ["copier", "update", "--trust", "--defaults", "."], name
+        elif name in ("domain:add", "db:check"):  # scripts of the project's own
+            assert argv[0] == "sh" and (project / argv[1]).is_file(), name
+        else:
+            assert argv[:2] == ["docker", "compose"], name
+    if path == "versioned":
+        assert commands(scripts["migrate:diff"])[0] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
+        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "migrate", "apply", "--env", "prod"]
+        assert commands(scripts["prod:diff"])[0][5:] == ["--from", "env://url", "--to", "env://migration.dir"]
+    else:
+        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "schema", "apply", "--env", "prod"]
+        # drift report: what schemas/ no longer has is listed too, though prod:apply keeps it
+        assert commands(scripts["prod:diff"])[0][5:] == ["--var", "allow_drops=true", "--from", "env://url",
+                                                          "--to", "env://schema.src"]
+    assert commands(scripts["schema:diff"])[0][5:] == ["--from", "env://url", "--to", "env://schema.src"]

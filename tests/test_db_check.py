@@ -313,7 +313,7 @@ def test_ci_recipe_fits_its_project(render, answers):
     setup = next(s for s in steps if s.get("name", "").startswith("The dev role"))
     assert setup["env"]["PGPORT"] == "5432"
     if answers["dev_database"] == "local":  # the empty database atlas.hcl's dev URL names
-        dev_url = re.search(r'dev\s+=\s+"([^"]+)"', (project / "atlas.hcl").read_text()).group(1)
+        dev_url = re.search(r'scratch_database\s+=\s+"([^"]+)"', (project / "atlas.hcl").read_text()).group(1)
         assert f"-v scratch={dev_url.rsplit('/', 1)[1].split('?')[0]} " in setup["run"]
         assert 'CREATE DATABASE :"scratch"' in setup["run"]
 

@@ -17,7 +17,7 @@ import pytest
 from extensions import existing_server
 from tests.atlas_fixtures import run_atlas
 from tests.conftest import MATRIX, TEMPLATE_ROOT, load_schemas, pg_bin
-from tests.git_copier import V2_STATUS, commit_all, copier, data_args, git, snapshot, update
+from tests.git_copier import V2_PUSH, commit_all, copier, data_args, git, snapshot, update
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 APP_PACKAGE = """{
@@ -82,18 +82,18 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     commit_all(mono, "copier copy")
 
     # The team edits one of the template's scripts; v2 changes another and adds one.
-    package["scripts"]["migrate:diff"] = "atlas migrate diff --env dev --lint"
+    package["scripts"]["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src --format x"
     (server / "package.json").write_text(json.dumps(package, indent=4) + "\n")
-    commit_all(mono, "our migrate:diff")
+    commit_all(mono, "our schema:diff")
     app_before = {rel: (server / rel).read_bytes() for rel in APP_FILES}
 
     result = update(mono, "shop")
 
     assert result.returncode == 0, result.stderr
     scripts = json.loads((server / "package.json").read_text())["scripts"]
-    assert scripts["migrate:status"] == V2_STATUS  # changed by the template
+    assert scripts["schema:push"] == V2_PUSH  # changed by the template
     assert scripts["template:check"] == "echo convention v2"  # added by the template
-    assert scripts["migrate:diff"] == "atlas migrate diff --env dev --lint"  # the user's edit survives
+    assert scripts["schema:diff"].endswith("--format x")  # the user's edit survives
     assert scripts["schema:apply"] == "prisma db push" and scripts["dev"] == "bun run src/index.ts"
     assert {rel: (server / rel).read_bytes() for rel in APP_FILES} == app_before
     assert "ACTION NEEDED" not in result.stderr

@@ -139,7 +139,8 @@ def test_any_accepted_answers_give_a_working_project(pg_server, password, name, 
         assert url_parts(hcl_value(envs["dev"]["url"])) == credentials
         assert envs["prod"]["url"] == '${getenv("DATABASE_URL")}'
         if dev == "local":
-            assert url_parts(hcl_value(envs["dev"]["dev"]))[:3] == credentials[:3]
+            scratch = next(block["scratch_database"] for block in atlas["locals"])
+            assert url_parts(hcl_value(scratch))[:3] == credentials[:3]
         assert [hcl_value(s) for s in envs["dev"]["schemas"]] == ["public", *domains]
 
         # .env: what sh (and compose, same single-quote rule) reads back.

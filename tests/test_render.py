@@ -27,7 +27,7 @@ def test_tree(render, answers):
     if auth:
         expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts"}
     if not pro:
-        expected.add("scripts/apply-triggers.sh")
+        expected |= {"scripts/apply-triggers.sh", "triggers/10_public.sql"}
         expected |= {f"triggers/20_{d}.sql" for d in domains}
     if docker:
         expected.add("compose.yaml")

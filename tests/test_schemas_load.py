@@ -69,19 +69,27 @@ def assert_trigger_moved_updated_at(before, after):
     assert after[1] > before[1], "updated_at must move on UPDATE"
 
 
-def test_updated_at_trigger_with_atlas_pro(render, fresh_db):
-    project = render(domains=["asset", "portfolio"], atlas_pro=True)
+def test_updated_at_trigger_with_atlas_pro(render, fresh_db, tmp_path):
+    project = editable_copy(render(domains=["asset", "portfolio"], atlas_pro=True), tmp_path)
+    # A public table with the trigger its file's comment shows (public has the function too).
+    comment = (project / "schemas" / "10_public.sql").read_text().split("its trigger:\n", 1)[1]
+    trigger = "\n".join(line.removeprefix("-- ") for line in comment.splitlines()).replace("<table>", "note")
+    with (project / "schemas" / "10_public.sql").open("a") as f:
+        f.write("\nCREATE TABLE public.note (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text,"
+                " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());\n")
+        f.write(trigger + "\n")
     load_schemas(fresh_db, project)
-    assert_trigger_moved_updated_at(*touch_row(fresh_db))
-    assert_trigger_moved_updated_at(*touch_row(fresh_db, "portfolio.example"))
+    for table in ("asset.example", "portfolio.example", "public.note"):
+        assert_trigger_moved_updated_at(*touch_row(fresh_db, table))
 
 
 def test_updated_at_trigger_without_atlas_pro(render, fresh_db, tmp_path):
     project = editable_copy(render(domains=["asset", "portfolio"], atlas_pro=False), tmp_path)
-    # A table the user added later also gets its trigger from the script.
-    with (project / "schemas" / "20_asset.sql").open("a") as f:
-        f.write("\nCREATE TABLE asset.holding (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text,"
-                " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());\n")
+    # Tables the user added later, in a domain and in public, also get their trigger from the script.
+    for schema_file, table in (("20_asset.sql", "asset.holding"), ("10_public.sql", "public.note")):
+        with (project / "schemas" / schema_file).open("a") as f:
+            f.write(f"\nCREATE TABLE {table} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text,"
+                    " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());\n")
     load_schemas(fresh_db, project)  # what `atlas schema apply` leaves: tables, no triggers
     before, after = touch_row(fresh_db)
     assert after[1] == before[1], "without the script there is no trigger (Atlas's free builds drop them)"
@@ -95,13 +103,14 @@ def test_updated_at_trigger_without_atlas_pro(render, fresh_db, tmp_path):
     for _ in range(2):  # idempotent: a second run changes nothing and does not fail
         run = run_npm_script(project, "db:triggers")
         assert run.returncode == 0, run.stderr
-        assert "applied triggers/20_asset.sql" in run.stdout
+        assert run.stdout.split() == ["applied", "triggers/10_public.sql", "applied", "triggers/20_asset.sql",
+                                      "applied", "triggers/20_portfolio.sql"]
     with psycopg.connect(fresh_db) as conn:
         triggers = conn.execute(
             "SELECT tgrelid::regclass::text, count(*) FROM pg_trigger WHERE NOT tgisinternal GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    assert triggers == [("asset.example", 1), ("asset.holding", 1), ("portfolio.example", 1)]
-    for table in ("asset.example", "asset.holding", "portfolio.example"):
+    assert triggers == [("asset.example", 1), ("asset.holding", 1), ("note", 1), ("portfolio.example", 1)]
+    for table in ("asset.example", "asset.holding", "portfolio.example", "public.note"):
         assert_trigger_moved_updated_at(*touch_row(fresh_db, table))
 
 

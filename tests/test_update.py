@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEMPLATE_ROOT, load_schemas
-from tests.git_copier import (V2_README, V2_STATUS, atlas_schemas, commit_all, generate, git, git_init, replace_once,
+from tests.git_copier import (V2_PUSH, V2_README, atlas_schemas, commit_all, generate, git, git_init, replace_once,
                               snapshot, update)
 
 sys.path.insert(0, str(TEMPLATE_ROOT / "tasks"))
@@ -39,8 +39,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     server = generate(template_repo, mono, "shop", ["asset"])
     domain = server / "schemas" / "20_asset.sql"
     domain.write_text(domain.read_text() + USER_TABLE)
-    replace_once(server / "package.json", '"schema:apply": "atlas schema apply --env dev',
-                 '"schema:apply": "atlas schema apply --env dev --auto-approve')
+    replace_once(server / "package.json", 'atlas schema apply --env dev"', 'atlas schema apply --env dev --auto-approve"')
     replace_once(server / "DATABASE.md", "# Demo shop: server database", "# Demo shop: server database (team Orders)")
     commit_all(mono, "user edits")
     env_file = server / ".env"
@@ -54,9 +53,9 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     sql = domain.read_text()
     assert "CREATE TABLE asset.holding" in sql and "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
-    assert package["scripts"]["schema:apply"].startswith("atlas schema apply --env dev --auto-approve")
+    assert package["scripts"]["schema:apply"].endswith("atlas schema apply --env dev --auto-approve")
     assert package["scripts"]["template:check"] == "echo convention v2"
-    assert package["scripts"]["migrate:status"] == V2_STATUS  # untouched by the user: the template's change
+    assert package["scripts"]["schema:push"] == V2_PUSH  # untouched by the user: the template's change
     readme = (server / "DATABASE.md").read_text()
     assert readme.startswith("# Demo shop: server database (team Orders)") and V2_README in readme
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
