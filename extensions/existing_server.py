@@ -139,6 +139,7 @@ class ConventionServer:
     atlas_blocks: list
     atlas_attributes: list
     files: list[SchemaFile]
+    has_migrations: bool = False
 
     def attribute(self, *path: str):
         return next((a for a in self.atlas_attributes if a.path == path), None)
@@ -192,6 +193,8 @@ class ConventionServer:
                 {table: {name for name, _ in columns} for table, columns in self.auth_columns().items()})
             found["better_auth_plugins"] = plugins
             found["organization_teams"] = teams
+        # Migration files: the team followed the doc's `migrate diff` / `migrate apply` workflow.
+        found["production_path"] = "versioned" if self.has_migrations else "declarative"
         # Functions or triggers in the domain files: the team ran Atlas Pro (the doc's boilerplate).
         found["atlas_pro"] = any(f.kinds() & PRO_ONLY_KINDS for f in self.domain_files)
         return {key: value for key, value in found.items() if value not in ("", None)}
@@ -213,7 +216,7 @@ def read_convention_server(root: Path, atlas_hcl: str, sql_files: list[Path] | N
         created = [sql_text.qualified_name_after(s, "schema") for s in statements if s.kind == "create schema"]
         schema = created[0][1] if created and created[0] else path.stem
         files.append(SchemaFile(f"schemas/{path.name}", schema, statements))
-    return ConventionServer(blocks, attributes, files)
+    return ConventionServer(blocks, attributes, files, has_migrations=any((Path(root) / "migrations").glob("*.sql")))
 
 
 def convention_server(dst: object) -> ConventionServer | None:

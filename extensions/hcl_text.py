@@ -20,6 +20,10 @@ _TOKEN = re.compile(
 )
 
 
+# A quoted string without interpolation (`${...}`, `%{...}`): its value is the JSON string's.
+_PLAIN_STRING = r'"(?:[^"\\$%]|\\.|[$%](?![{$%]))*"'
+
+
 @dataclass(frozen=True)
 class Attribute:
     path: tuple[str, ...]  # block type and labels, then nested blocks, then the attribute name
@@ -30,7 +34,7 @@ class Attribute:
     def string(self) -> str | None:
         """The value when the expression is one plain string literal (no interpolation)."""
         text = self.expression.strip()
-        if re.fullmatch(r'"(?:[^"\\$%]|\\.)*"', text):
+        if re.fullmatch(_PLAIN_STRING, text):
             return json.loads(text)
         return None
 
@@ -41,7 +45,7 @@ class Attribute:
         if not (text.startswith("[") and text.endswith("]")):
             return None
         items = [item.strip() for item in text[1:-1].split(",") if item.strip()]
-        if not all(re.fullmatch(r'"(?:[^"\\$%]|\\.)*"', item) for item in items):
+        if not all(re.fullmatch(_PLAIN_STRING, item) for item in items):
             return None
         return [json.loads(item) for item in items]
 

@@ -95,9 +95,11 @@ def load_schemas(uri: str, project: Path) -> None:
                 raise AssertionError(f"{path.name} does not load: {error}") from error
 
 
-def run_npm_script(project: Path, script: str, *args: str) -> subprocess.CompletedProcess:
-    """`npm run <script>` in the generated project, with PostgreSQL's client programs on PATH."""
-    env = {**os.environ, "PATH": f"{Path(pg_bin('psql')).parent}{os.pathsep}{os.environ['PATH']}"}
+def run_npm_script(project: Path, script: str, *args: str, atlas: str | None = None) -> subprocess.CompletedProcess:
+    """`npm run <script>` in the generated project, with PostgreSQL's client programs (and the
+    folder of ATLAS, when given) on PATH."""
+    folders = [*([str(Path(atlas).parent)] if atlas else []), str(Path(pg_bin("psql")).parent), os.environ["PATH"]]
+    env = {**os.environ, "PATH": os.pathsep.join(folders), "ATLAS_NO_UPDATE_NOTIFIER": "1"}
     return subprocess.run(
         ["npm", "run", "--silent", script, *(["--", *args] if args else [])],
         cwd=project, env=env, capture_output=True, text=True, timeout=120,

@@ -17,7 +17,6 @@ import psycopg
 import pytest
 import yaml
 
-from tests.atlas_fixtures import run_atlas
 from tests.conftest import load_schemas, pg_bin, run_npm_script
 from tests.test_atlas_engine import HOSTILE_PASSWORD
 
@@ -354,7 +353,8 @@ def test_apply_then_db_check_clean_then_synced(atlas, pg_tcp, render, tmp_path, 
     )
     run_recipe_setup_step(project, pg_tcp)  # role, database and Atlas's empty one, from .env.example
 
-    first = run_atlas(atlas, project, "schema", "apply", "--env", "dev", "--auto-approve")
+    # The recipe's steps, as it runs them: the apply (and, without Pro, the trigger step after it).
+    first = run_npm_script(project, "schema:apply", "--auto-approve", atlas=atlas)
     assert first.returncode == 0, first.stdout + first.stderr
     if pro:
         # The open-source engine drops functions and triggers without a word; the check sees it.
@@ -365,15 +365,13 @@ def test_apply_then_db_check_clean_then_synced(atlas, pg_tcp, render, tmp_path, 
         with psycopg.connect(pg_tcp.url(f"{db}_owner", HOSTILE_PASSWORD, db), autocommit=True) as conn:
             conn.execute(pro_functions_and_triggers(project))
     else:
-        triggers = subprocess.run(["sh", "scripts/apply-triggers.sh"], cwd=project, env=pg_client_env(),
-                                  capture_output=True, text=True, timeout=60)
-        assert triggers.returncode == 0, triggers.stderr
+        assert "applied triggers/20_portfolio.sql" in first.stdout, first.stdout
 
     check = run_npm_script(project, "db:check")  # DATABASE_URL from .env, as the recipe runs it
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.splitlines() == ["db:check: ok: 0 problems, 0 waived (2 tables in 3 schemas checked)"]
 
-    second = run_atlas(atlas, project, "schema", "apply", "--env", "dev", "--auto-approve")
+    second = run_npm_script(project, "schema:apply", "--auto-approve", atlas=atlas)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Schema is synced" in second.stdout, second.stdout
 

@@ -272,3 +272,25 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
     result = update(mono, "shop")
     assert result.returncode == 0, result.stderr
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
+
+
+def test_answer_defaults_come_from_the_handmade_files(tmp_path):
+    server = shutil.copytree(DATA / "handmade-server", tmp_path / "apps" / "shop" / "server")
+    assert existing_server.existing_answers(server) == {
+        # the doc's dev URL and docker:// dev database, its registry repo
+        "db_user": "username", "db_password": "password", "db_name": "database_name", "db_port": "5432",
+        "dev_database": "docker", "postgres_version": "17", "atlas_repo": "project-name",
+        # the schema files: auth.sql is Better Auth's core (plus the team's column), asset.sql a domain
+        # with the doc's function and triggers (so the team ran Atlas Pro), no migrations/
+        "domains": ["asset"], "use_better_auth": True, "better_auth_plugins": [], "organization_teams": False,
+        "atlas_pro": True, "production_path": "declarative",
+    }
+    (server / "migrations").mkdir()
+    (server / "migrations" / "20250101000000_init.sql").write_text("CREATE SCHEMA asset;\n")
+    hcl = server / "atlas.hcl"
+    hcl.write_text(hcl.read_text().replace("postgres://username:password@localhost:5432/database_name",
+                                           "postgres://owner:it%27s@localhost:6000/Shop"))  # two values no rule accepts
+    found = existing_server.existing_answers(server)
+    assert found["production_path"] == "versioned"  # the doc's migrate diff / migrate apply workflow
+    assert (found["db_port"], found["db_user"]) == ("6000", "owner")  # valid values are offered...
+    assert "db_name" not in found and "db_password" not in found  # ...invalid ones never
