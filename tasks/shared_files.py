@@ -254,11 +254,44 @@ def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, na
 # ---- the project ----------------------------------------------------------------------------------------
 
 
-def committed_fragment(project: Path, fragment: Path) -> str | None:
-    """The fragment as the project's last commit has it (None on a first copy, or outside git)."""
-    result = subprocess.run(["git", "show", f"HEAD:./{fragment.as_posix()}"], cwd=project,
-                            capture_output=True, text=True)
+def _committed(project: Path, path: str) -> str | None:
+    result = subprocess.run(["git", "show", f"HEAD:./{path}"], cwd=project, capture_output=True, text=True)
     return result.stdout if result.returncode == 0 else None
+
+
+def committed_fragment(project: Path, fragment: Path) -> str | None:
+    """The fragment as the project's last commit has it: None on a first copy (or outside git).
+    A project last updated by a release without .copier/ gets what that release wrote instead."""
+    text = _committed(project, fragment.as_posix())
+    if text is None and fragment != GITIGNORE_FRAGMENT and _committed(project, ".copier-answers.yml"):
+        return release_without_fragments(project).get(fragment)
+    return text
+
+
+_old_renders: dict[Path, dict] = {}
+
+
+def release_without_fragments(project: Path) -> dict[Path, str]:
+    """The template's part as a release from before .copier/ wrote it (it rendered package.json
+    and .env.example whole): that release rendered again with the project's last answers, the way
+    copier's own update renders the old version."""
+    if project not in _old_renders:
+        import tempfile
+
+        import copier
+        import yaml
+
+        answers = yaml.safe_load(_committed(project, ".copier-answers.yml"))
+        data = {k: v for k, v in answers.items() if not k.startswith("_")}
+        with tempfile.TemporaryDirectory() as folder:
+            copier.run_copy(answers["_src_path"], folder, data=data, vcs_ref=answers["_commit"], defaults=True,
+                            overwrite=True, unsafe=True, quiet=True, skip_tasks=True)
+            package = json.loads((Path(folder) / "package.json").read_text())
+            _old_renders[project] = {
+                PACKAGE_FRAGMENT: json.dumps({k: package[k] for k in PACKAGE_SECTIONS if k in package}),
+                ENV_FRAGMENT: (Path(folder) / ".env.example").read_text(),
+            }
+    return _old_renders[project]
 
 
 def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
