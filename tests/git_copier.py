@@ -160,3 +160,29 @@ def mono(tmp_path) -> Path:
     return root
 
 
+
+
+# The commit released as v0.1.0: package.json, README.md and .env.example were whole template files
+# then (no .copier/ fragments). Taken from this repository's history.
+RELEASE_0_1_0 = "ad3ccf5"
+
+
+@pytest.fixture(scope="session")
+def upgrade_repo(tmp_path_factory) -> Path:
+    """The real 0.1.0 release tagged v0.1.0, then the working tree's template tagged v0.2.0."""
+    repo = tmp_path_factory.mktemp("upgrade") / "copier-atlas-postgres"
+    repo.mkdir()
+    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
+                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    git_init(repo)
+    commit_all(repo, "0.1.0")
+    git(repo, "tag", "v0.1.0")
+    for folder in ("template", "extensions"):
+        shutil.rmtree(repo / folder)
+    shutil.copy2(TEMPLATE_ROOT / "copier.yml", repo / "copier.yml")
+    for folder in ("template", "extensions", "tasks"):
+        shutil.copytree(TEMPLATE_ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    commit_all(repo, "0.2.0")
+    git(repo, "tag", "v0.2.0")
+    return repo
