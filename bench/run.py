@@ -147,9 +147,9 @@ def snapshot_template(root: Path, source: Path = REPO) -> Path:
 
 def new_template_version(tpl: Path) -> None:
     """v0.2.0: a small change to a rendered file (what an ordinary template release looks like)."""
-    readme = tpl / "template" / "README.md.jinja"
+    readme = tpl / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text() + "\n<!-- template v0.2.0 -->\n")
-    git_commit_all(tpl, "v0.2.0: small README change", tag="v0.2.0")
+    git_commit_all(tpl, "v0.2.0: small DATABASE.md change", tag="v0.2.0")
 
 
 # ---- cases -------------------------------------------------------------------
@@ -200,11 +200,11 @@ class Bench:
         git(self.project, "init", "-q", "-b", "main")
         git_commit_all(self.project, "generated at v0.1.0")
         new_template_version(self.tpl)
-        # Sanity check: the update really goes v0.1.0 -> v0.2.0 and changes the README.
+        # Sanity check: the update really goes v0.1.0 -> v0.2.0 and changes DATABASE.md.
         check = self.fresh_project()
         run([self.copier, "update", "--trust", "--defaults", *self.quiet()], cwd=check)
         answers = (check / ".copier-answers.yml").read_text()
-        if "_commit: v0.2.0" not in answers or "template v0.2.0" not in (check / "README.md").read_text():
+        if "_commit: v0.2.0" not in answers or "template v0.2.0" not in (check / "DATABASE.md").read_text():
             sys.exit(f"update sanity check failed: project did not move to v0.2.0\n{answers}")
         shutil.rmtree(check)
 

@@ -99,6 +99,9 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             statements = schema_file.statements if pro else _move_pro_only(project, schema_file, result)
             text = _onto_rendered((project / target).read_text(), statements, _tail(project / schema_file.path))
             _move(project, schema_file.path, target, text, result)
+        elif schema_file.schema == "auth":
+            result.review.append(f"{schema_file.path}: left as is (you answered no Better Auth); it loads among"
+                                 " the domains now: rename it 01_auth.sql and list auth in atlas.hcl, or git rm it")
         else:
             result.review.append(f"{schema_file.path}: schema {schema_file.schema} is not among the answered"
                                  " domains; left as is (add it with `npm run domain:add`, or git rm it)")
