@@ -81,19 +81,19 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     assert all(len(indent) % 4 == 0 for indent in re.findall(r"\n( *)\S", (server / "package.json").read_text()))
     commit_all(mono, "copier copy")
 
-    # The team edits one of the template's scripts; v2 changes another and adds one.
-    package["scripts"]["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src --format x"
+    # The team edits one of the template's scripts, one that v2 changes too; v2 also adds one.
+    package["scripts"]["schema:push"] = "atlas schema push --env dev --tag ours"
     (server / "package.json").write_text(json.dumps(package, indent=4) + "\n")
-    commit_all(mono, "our schema:diff")
+    commit_all(mono, "our schema:push")
     app_before = {rel: (server / rel).read_bytes() for rel in APP_FILES}
 
     result = update(mono, "shop")
 
     assert result.returncode == 0, result.stderr
     scripts = json.loads((server / "package.json").read_text())["scripts"]
-    assert scripts["schema:push"] == V2_PUSH  # changed by the template
     assert scripts["template:check"] == "echo convention v2"  # added by the template
-    assert scripts["schema:diff"].endswith("--format x")  # the user's edit survives
+    assert scripts["schema:push"] == "atlas schema push --env dev --tag ours"  # the user's edit survives...
+    assert f"kept your 'schema:push'; the template's is \"{V2_PUSH}\"" in result.stderr  # ...and is named
     assert scripts["schema:apply"] == "prisma db push" and scripts["dev"] == "bun run src/index.ts"
     assert {rel: (server / rel).read_bytes() for rel in APP_FILES} == app_before
     assert "ACTION NEEDED" not in result.stderr
@@ -294,3 +294,19 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     assert found["production_path"] == "versioned"  # the doc's migrate diff / migrate apply workflow
     assert (found["db_port"], found["db_user"]) == ("6000", "owner")  # valid values are offered...
     assert "db_name" not in found and "db_password" not in found  # ...invalid ones never
+
+
+def test_adoption_names_auth_columns_defined_differently(template_repo, mono):
+    """A hand-made auth column whose type differs from Better Auth's (here an older `timestamp`): the
+    first apply changes it, and the adoption output says so."""
+    server = handmade_server(mono)
+    auth = server / "schemas" / "auth.sql"
+    auth.write_text(auth.read_text().replace('"createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt"'
+                                             ' timestamptz default CURRENT_TIMESTAMP not null, "plan"',
+                                             '"createdAt" timestamp default CURRENT_TIMESTAMP not null, "updatedAt"'
+                                             ' timestamptz default CURRENT_TIMESTAMP not null, "plan"'))
+    commit_all(mono, "an older Better Auth")
+    result = copy(mono, template_repo, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert "auth.user.createdAt: yours is `timestamp default CURRENT_TIMESTAMP not null`" in result.stderr
+    assert "auth.user.updatedAt" not in result.stderr  # same type and nullability: nothing to say

@@ -127,3 +127,14 @@ def test_env_value_the_user_set_before_the_first_copy_is_kept_and_named():
     merged = merge_env("DATABASE_URL=postgres://elsewhere\n", None, ENV_V1, secret="x", name=".env", report=report)
     assert "DATABASE_URL=postgres://elsewhere\n" in merged
     assert report.kept == [".env: kept your DATABASE_URL (differs from atlas.hcl's dev database: review)"]
+
+
+def test_env_key_the_user_changed_is_replaced_when_the_answers_change_it():
+    """.env follows the answers: a value of the user's own for a template key gives way (and the
+    update says so, without the value) when the answers change that key."""
+    report = Report()
+    mine = "POSTGRES_PORT='5432'\nDATABASE_URL='postgres://me@elsewhere/d'\n"
+    merged = merge_env(mine, ENV_V1, ENV_V2, secret="x", name=".env", report=report)
+    assert shared_files.env_values(merged)["DATABASE_URL"] == ENV_V2["DATABASE_URL"]
+    assert report.kept == [".env: the answers changed DATABASE_URL: your own value was replaced"]
+    assert "elsewhere" not in "\n".join(report.lines + report.kept)
