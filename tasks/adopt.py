@@ -261,24 +261,24 @@ def _same_type(theirs: str, ours: str) -> bool:
 
 
 def _report_atlas_settings(project: Path, server, result: Adoption) -> None:
-    unhandled = []
+    unhandled = []  # (line, text)
     for attribute in server.atlas_attributes:
         path = attribute.path
         known = len(path) >= 3 and path[0] == "env" and path[1] in ("dev", "prod") and tuple(path[2:]) in GENERATED_SETTINGS
         if not known:
-            unhandled.append(f"line {attribute.line}: {'.'.join(path)} = {attribute.expression}")
+            unhandled.append((attribute.line, f"{'.'.join(path)} = {attribute.expression}"))
     for block in server.atlas_blocks:
         if block.path[0] == "env" and len(block.path) == 2 and block.path[1] not in ("dev", "prod"):
-            unhandled.append(f"line {block.line}: env \"{block.path[1]}\" (an env the template does not write)")
+            unhandled.append((block.line, f"env \"{block.path[1]}\" (an env the template does not write)"))
         elif block.path[0] != "env":
-            unhandled.append(f"line {block.line}: {' '.join(block.path)} {{ ... }}")
+            unhandled.append((block.line, f"{' '.join(block.path)} {{ ... }}"))
     url = server.attribute("env", "prod", "url")
     if url and re.match(r"env\s*\(", url.expression):
         result.notes.append("atlas.hcl: prod url now uses getenv(\"DATABASE_URL\") (env() is not an Atlas function)")
     if unhandled:
         prefix = git(project, "rev-parse", "--show-prefix").stdout.strip()
         result.review.append(f"atlas.hcl: regenerated; the old one set more (see `git show HEAD:{prefix}atlas.hcl`):")
-        result.review += [f"  {line}" for line in unhandled]
+        result.review += [f"  line {line}: {text}" for line, text in sorted(unhandled)]
 
 
 def report_text(adoption: Adoption) -> str:

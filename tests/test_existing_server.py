@@ -106,12 +106,22 @@ def handmade_server(mono: Path, *, account: bool = False) -> Path:
     """A server built by hand from the convention doc (tests/data/handmade-server), committed."""
     server = mono / "apps" / "shop" / "server"
     shutil.copytree(DATA / "handmade-server", server)
-    if account:
+    if account:  # and settings the template's atlas.hcl does not write
         shutil.copy(DATA / "account.sql", server / "schemas" / "account.sql")
         hcl = server / "atlas.hcl"
-        hcl.write_text(hcl.read_text().replace('["auth", "asset", "public"]', '["auth", "account", "asset", "public"]'))
+        hcl.write_text(hcl.read_text().replace('["auth", "asset", "public"]', '["auth", "account", "asset", "public"]')
+                       + EXTRA_ATLAS_SETTINGS)
     commit_all(mono, "hand-made server")
     return server
+
+
+EXTRA_ATLAS_SETTINGS = """
+lint {
+  destructive {
+    error = true
+  }
+}
+"""
 
 
 def write(server: Path, rel: str, text: str) -> None:
@@ -231,6 +241,9 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
     assert 'ALTER TABLE auth."user" ADD COLUMN "plan" text not null' in (server / "schemas/01_auth_custom.sql").read_text()
     if plugins:
         assert "table auth.organization" in result.stderr  # what the first apply will add, listed
+    if account:  # the old atlas.hcl's own settings are reported, with where to find them
+        assert "the old one set more (see `git show HEAD:apps/shop/server/atlas.hcl`)" in result.stderr
+        assert "line 26: lint { ... }\n      line 27: lint destructive { ... }\n      line 28: lint.destructive.error = true\n" in result.stderr
 
     # The moves are staged alone: committing them first keeps each file's history.
     git(mono, "commit", "-q", "-m", "Move schema files to the numbered names")
