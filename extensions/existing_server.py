@@ -46,7 +46,8 @@ ANSWERS_FILE = ".copier-answers.yml"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # Beside an app's own compose file, the template's database service gets a file of its own.
 SIDE_COMPOSE_FILE = "compose.db.yaml"
-# Where Better Auth's CLI looks for the config (its config search list), relative to the server.
+# Where an app keeps its Better Auth config: where Better Auth's CLI searches (auth.* in the root,
+# lib/, utils/, server/, also under src/ and app/), plus auth/ folders. Relative to the server.
 AUTH_CONFIG_PLACES = tuple(
     f"{root}{folder}{name}"
     for root in ("", "src/", "app/")
