@@ -119,7 +119,13 @@ def domains_error(value: object) -> Problem | str:
 
 
 def _slug_of(value: str) -> str:
-    return re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_.")[:64] or "app"
+    return re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_")[:64] or "app"
+
+
+def default_slug(destination: object, project_name: str) -> str:
+    """apps/<slug>/server is the documented destination: take <slug> from it, else from the name."""
+    path = PurePath(str(destination))
+    return _slug_of(path.parent.name if path.name == "server" and path.parent.name else project_name)
 
 
 def slug_error(value: object) -> Problem | str:

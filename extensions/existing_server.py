@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 
-def _sibling(name: str):
+def sibling(name: str):
     """The sibling module filters.py loaded for this template version (it loads them first, by
     path), or the file loaded by path when this module runs alone (the tests, tasks/)."""
     module_name = f"copier_atlas_postgres_{name}"
@@ -39,8 +39,8 @@ def _sibling(name: str):
     return module
 
 
-sql_text = _sibling("sql_text")
-hcl_text = _sibling("hcl_text")
+sql_text = sibling("sql_text")
+hcl_text = sibling("hcl_text")
 
 ANSWERS_FILE = ".copier-answers.yml"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -190,7 +190,7 @@ class ConventionServer:
         found["domains"] = [f.schema for f in self.domain_files]
         found["use_better_auth"] = self.auth_file is not None
         if self.auth_file is not None:
-            plugins, teams = _sibling("better_auth").detect_plugins(
+            plugins, teams = sibling("better_auth").detect_plugins(
                 {table: {name for name, _ in columns} for table, columns in self.auth_columns().items()})
             found["better_auth_plugins"] = plugins
             found["organization_teams"] = teams
@@ -238,7 +238,7 @@ def existing_answers(dst: object) -> dict:
     if key not in _answers_cache:
         server = convention_server(dst)
         found = server.answers() if server else {}
-        rules = _sibling("answers").RULES
+        rules = sibling("answers").RULES
         _answers_cache[key] = {k: v for k, v in found.items() if k not in rules or not rules[k](v)}
     return _answers_cache[key]
 

@@ -54,7 +54,7 @@ def _filter(name: str, function):
 AnswerError = _filter("answer_error", answers.answer_error)
 ToIdentifier = _filter("to_identifier", answers.to_identifier)
 OwnerRole = _filter("owner_role", answers.owner_role)
-DefaultSlug = _filter("default_slug", rendering.default_slug)
+DefaultSlug = _filter("default_slug", answers.default_slug)
 PostgresUrl = _filter("postgres_url", lambda parts: rendering.postgres_url(*parts))
 HclString = _filter("hcl_string", rendering.hcl_string)
 DotenvValue = _filter("dotenv_value", rendering.dotenv_value)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import PurePath
 from urllib.parse import quote
 
 
@@ -34,17 +32,6 @@ def dotenv_value(value: str) -> str:
 def json_string(value: str) -> str:
     """A JSON (and so also YAML) string literal."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def default_slug(destination: object, project_name: str) -> str:
-    """apps/<slug>/server is the documented destination: take <slug> from it, else from the name."""
-    path = PurePath(str(destination))
-    if path.name == "server" and path.parent.name:
-        candidate = path.parent.name
-    else:
-        candidate = project_name
-    slug = re.sub(r"[^a-z0-9_-]+", "-", candidate.lower()).strip("-_")
-    return slug[:64] or "app"
 
 
 def schema_names(domains: list[str] | None, use_better_auth: bool) -> list[str]:

@@ -21,27 +21,18 @@ what the old atlas.hcl set that the new one does not, and what the first apply w
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EXTENSIONS = Path(__file__).resolve().parent.parent / "extensions"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extensions"))
 
+import existing_server  # noqa: E402  (it loads its own siblings by path)
 
-def _extension(name: str):
-    spec = importlib.util.spec_from_file_location(f"copier_atlas_postgres_{name}", EXTENSIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sql_text = _extension("sql_text")
-existing_server = _extension("existing_server")
-better_auth = _extension("better_auth")
+sql_text = existing_server.sql_text
+better_auth = existing_server.sibling("better_auth")
 
 AUTH_CUSTOM = "schemas/01_auth_custom.sql"
 # What the template's atlas.hcl writes itself: any other setting of the old file is reported.

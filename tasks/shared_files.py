@@ -2,8 +2,8 @@
 
 An app server already has these files (its dependencies, its own scripts, its own settings), so the
 template never writes them whole. It renders its part into `.copier/` (template-owned, updated by
-copier like any generated file) and this script, run by copier after `copier copy` and after every
-`copier update`, merges that part into the app's files:
+copier like any generated file), and after `copier copy` and every `copier update`
+(tasks/after_copy.py, tasks/after_update.py) this module merges that part into the app's files:
 
 * package.json: the template's `scripts` and `dependencies` entries. Only those two objects are
   rewritten (with the file's own indentation); every other key, and the bytes around them, stay.
@@ -23,7 +23,8 @@ rendered, CURRENT is the app's file.
   answers changed it (.env must follow the answers that atlas.hcl and compose.yaml follow).
 * An entry the user deleted stays deleted; an entry the template dropped is removed if untouched.
 
-Plain functions (stdlib only: this runs in the user's copier environment); tests call them directly.
+Plain functions (stdlib and copier's own packages: this runs in the user's copier environment);
+tests call them directly.
 """
 
 from __future__ import annotations
@@ -142,10 +143,9 @@ def _dump(value: object, unit: str, depth: int) -> str:
 
 def merge_package_json(text: str, base: dict | None, new: dict, report: Report) -> str:
     """The app's package.json with the template's scripts and dependencies merged in."""
-    json.loads(text)  # a clear error for invalid JSON before any surgery
+    current = json.loads(text)  # a clear error for invalid JSON before any surgery
     spans, closing = top_level_members(text)
     unit = indent_unit(text)
-    current = json.loads(text)
     edits: list[tuple[int, int, str]] = []
     appended: list[str] = []
     for section in PACKAGE_SECTIONS:

@@ -7,7 +7,7 @@ import re
 import pytest
 from pglast import keywords
 
-from extensions import answers, rendering
+from extensions import answers
 from extensions.answers import RULES, answer_error, display_width
 
 # (question, value, fragment of the message) -- fragment None means the value is accepted.
@@ -206,7 +206,7 @@ def test_default_database_and_owner_are_valid_for_any_slug(slug):
     ],
 )
 def test_default_slug_is_a_valid_slug(destination, name, slug):
-    assert rendering.default_slug(destination, name) == slug
+    assert answers.default_slug(destination, name) == slug
     assert answer_error(slug, "project_slug") == ""
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from extensions.better_auth import PLUGINS
 from tests.atlas_fixtures import TcpPostgres, run_atlas

@@ -17,7 +17,6 @@ import copier
 import hcl2
 import pglast
 import psycopg
-import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
