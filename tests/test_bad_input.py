@@ -11,7 +11,8 @@ import copier
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE_ROOT
+from copier_atlas_postgres.better_auth import PLUGINS
+from tests.helpers import TEMPLATE_ROOT
 
 # One bad value per rule family: (question, value as typed after --data, what the message must say).
 BAD = [
@@ -174,7 +175,9 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
         ("Atlas schema registry repository name", ENTER),
         ("Atlas Pro", ENTER),
         ("How production gets schema changes", "\x1b[B" + ENTER),  # arrow down: versioned
-        ("Does the server use Better Auth", "n"),
+        ("Does the server use Better Auth", "y"),
+        ("Better Auth plugins", ""),
+        ("stripe", ENTER),  # the last plugin offered is on screen: choose none
     ]
     try:
         for text, keys in steps:
@@ -185,6 +188,11 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
         raise AssertionError(f"waiting for {text!r}; screen so far:\n{''.join(screen)[-3000:]}") from error
     child.close()
     assert child.exitstatus == 0, "".join(screen)[-3000:]
+    # The plugins offered are the Better Auth data's, in its order (copier.yml renders them from it).
+    drawn = "".join(screen)
+    offered = drawn[drawn.index("Better Auth plugins"):]
+    positions = [offered.find(f" {plugin}") for plugin in PLUGINS]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(PLUGINS, positions, strict=True))
 
     import yaml
 
@@ -192,6 +200,7 @@ def test_interactive_prompt_refuses_then_accepts(tmp_path):
     assert recorded["db_port"] == "6543"
     assert recorded["domains"] == ["asset", "portfolio"]
     assert recorded["production_path"] == "versioned"
+    assert recorded["better_auth_plugins"] == []
     assert recorded["db_password"] == "p@ss/w${x}%{y}"
     assert (recorded["project_slug"], recorded["db_name"], recorded["db_user"]) == ("typed", "typed", "typed_owner")
     assert '"127.0.0.1:6543:5432"' in (destination / "compose.yaml").read_text()

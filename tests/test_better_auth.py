@@ -11,9 +11,9 @@ import pytest
 from pglast.parser import scan
 from pglast.stream import RawStream
 
-from extensions import answers, better_auth
-from extensions.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
-from tests.npm_fixtures import load_maint_check
+from copier_atlas_postgres import answers, better_auth
+from copier_atlas_postgres.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
+from tests.helpers import load_maint_check
 
 CHECK = load_maint_check()
 
@@ -297,15 +297,6 @@ def test_plugins_that_need_another_plugin():
     assert "'oidc'" in better_auth.plugins_error(["oidc"])[0]
 
 
-def test_copier_offers_every_plugin_in_order():
-    import yaml
-
-    from tests.conftest import TEMPLATE_ROOT
-
-    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-    assert questions["better_auth_plugins"]["choices"] == list(PLUGINS)
-
-
 # ---- detecting plugins in a hand-made auth schema ----------------------------------
 
 
@@ -342,7 +333,7 @@ def test_bad_plugin_list_is_refused_and_nothing_is_written(tmp_path, plugins, ru
     """Through real copier: the question and the rule are named, no project folder is written."""
     import copier
 
-    from tests.conftest import TEMPLATE_ROOT
+    from tests.helpers import TEMPLATE_ROOT
 
     destination = tmp_path / "server"
     with pytest.raises(ValueError) as caught:

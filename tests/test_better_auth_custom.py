@@ -11,11 +11,19 @@ import subprocess
 
 import psycopg
 
-from extensions import better_auth
-from tests.conftest import load_schemas
-from tests.test_better_auth_e2e import server_env
-from tests.git_copier import (commit_all, copier, data_args, git, git_init, release_working_tree_as_v1,
-                               replace_once, update)
+from copier_atlas_postgres import better_auth
+from tests.helpers import (
+    commit_all,
+    copier,
+    data_args,
+    git,
+    git_init,
+    load_schemas,
+    release_working_tree_as_v1,
+    replace_once,
+    server_env,
+    update,
+)
 
 CUSTOM = "schemas/01_auth_custom.sql"
 TEAM_COLUMN = """ALTER TABLE auth."user" ADD COLUMN "locale" text NOT NULL DEFAULT 'en';\n"""

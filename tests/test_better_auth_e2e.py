@@ -13,8 +13,8 @@ import subprocess
 import psycopg
 import pytest
 
-from extensions import better_auth
-from tests.conftest import load_schemas
+from copier_atlas_postgres import better_auth
+from tests.helpers import load_schemas, server_env
 
 SMOKE = """
 import { auth } from "./src/auth.ts";
@@ -38,12 +38,6 @@ const migrations = await getMigrations(auth.options);
 await migrations.runMigrations();
 process.exit(0);
 """
-
-
-def server_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
-            "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,
-            "STRIPE_SECRET_KEY": "sk_test_not_used", "STRIPE_WEBHOOK_SECRET": "whsec_not_used"}
 
 
 def installed_project(render, release_modules, tmp_path, release, **answers):

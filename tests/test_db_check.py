@@ -17,8 +17,7 @@ import psycopg
 import pytest
 import yaml
 
-from tests.conftest import load_schemas, pg_bin, run_npm_script
-from tests.test_atlas_engine import HOSTILE_PASSWORD
+from tests.helpers import HOSTILE_PASSWORD, load_schemas, pg_bin, run_npm_script
 
 TRIGGER_PROBLEM = "no enabled BEFORE UPDATE FOR EACH ROW trigger (on every column) whose function sets updated_at"
 
@@ -180,7 +179,7 @@ def test_each_rule_fires_on_its_table_only_and_its_fix_works(render, fresh_db, t
 
     # The fixes that are statements work as printed: run them, and those lines are gone.
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        for (subject, rule), fix in fixes.items():
+        for fix in fixes.values():
             if fix.startswith("in schemas/: "):
                 conn.execute(re.match(r"in schemas/: (.*;)", fix).group(1))
     if not pro:
@@ -378,12 +377,12 @@ def test_apply_then_db_check_clean_then_synced(atlas, pg_tcp, render, tmp_path, 
 
 def test_copy_into_an_app_with_its_own_db_check_files_is_refused(tmp_path):
     """The check's files are written whole, never merged: an app's own file of that name stops the copy."""
-    from extensions import existing_server
+    from copier_atlas_postgres import destination
 
     (tmp_path / "scripts").mkdir()
     for name in ("scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt"):
         (tmp_path / name).write_text("the app's own\n")
-    assert existing_server.copy_problems(tmp_path) == [
+    assert destination.copy_problems(tmp_path) == [
         f"{name}: the template writes this path; move yours elsewhere first"
         for name in ("scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt")
     ]

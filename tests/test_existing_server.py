@@ -14,10 +14,21 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from extensions import existing_server
-from tests.atlas_fixtures import run_atlas
-from tests.conftest import MATRIX, TEMPLATE_ROOT, load_schemas, pg_bin
-from tests.git_copier import V2_PUSH, commit_all, copier, data_args, git, snapshot, update
+from copier_atlas_postgres import destination
+from tests.helpers import (
+    MATRIX,
+    TEMPLATE_ROOT,
+    V2_PUSH,
+    commit_all,
+    copier,
+    data_args,
+    git,
+    load_schemas,
+    pg_bin,
+    run_atlas,
+    snapshot,
+    update,
+)
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 APP_PACKAGE = """{
@@ -102,7 +113,7 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
 # ---- refused before anything is written ----------------------------------------------------------
 
 
-def handmade_server(mono: Path, *, account: bool = False) -> Path:
+def commit_handmade_server(mono: Path, *, account: bool = False) -> Path:
     """A server built by hand from the convention doc (tests/data/handmade-server), committed."""
     server = mono / "apps" / "shop" / "server"
     shutil.copytree(DATA / "handmade-server", server)
@@ -159,7 +170,7 @@ def test_copy_is_refused_before_writing(template_repo, mono, case):
 
 
 def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
-    server = handmade_server(mono)
+    server = commit_handmade_server(mono)
     result = copy(mono, template_repo)
     assert result.returncode != 0 and "run the same command with --overwrite" in result.stderr, result.stderr
     assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""
@@ -172,7 +183,7 @@ def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
 
 
 def test_destination_paths_cover_what_the_template_writes(render):
-    """Every path the template writes whole is in existing_server.TEMPLATE_FILES (so a copy refuses
+    """Every path the template writes whole is in destination.TEMPLATE_FILES (so a copy refuses
     to start where the app has one); the others are merged, kept, the answers file, or atlas.hcl
     (refused, or adopted with --overwrite: see the tests above)."""
     shared = {"package.json", "README.md", ".gitignore", ".env", ".env.example", ".copier-answers.yml",
@@ -183,7 +194,7 @@ def test_destination_paths_cover_what_the_template_writes(render):
             rel = path.relative_to(project).as_posix()
             if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
                 continue
-            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in existing_server.TEMPLATE_FILES), rel
+            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in destination.TEMPLATE_FILES), rel
 
 
 # ---- a server built by hand from the convention doc -----------------------------------------------
@@ -221,7 +232,7 @@ def planned_statements(output: str) -> list[str]:
     (True, False, []),  # the doc exactly, with Atlas Pro (what the files suggest)
 ], ids=["free-account-organization", "pro-doc-exact"])
 def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp_path, pro, account, plugins):
-    server = handmade_server(mono, account=account)
+    server = commit_handmade_server(mono, account=account)
     old_db = build_old_database(atlas, pg_tcp, server, tmp_path)
     history = {p.name: git(mono, "log", "--format=%H", "--", f"apps/shop/server/schemas/{p.name}").split()
                for p in (server / "schemas").glob("*.sql")}
@@ -289,7 +300,7 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
 
 def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     server = shutil.copytree(DATA / "handmade-server", tmp_path / "apps" / "shop" / "server")
-    assert existing_server.existing_answers(server) == {
+    assert destination.existing_answers(server) == {
         # the doc's dev URL and docker:// dev database, its registry repo
         "db_user": "username", "db_password": "password", "db_name": "database_name", "db_port": "5432",
         "dev_database": "docker", "postgres_version": "17", "atlas_repo": "project-name",
@@ -303,7 +314,7 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     hcl = server / "atlas.hcl"
     hcl.write_text(hcl.read_text().replace("postgres://username:password@localhost:5432/database_name",
                                            "postgres://owner:it%27s@localhost:6000/Shop"))  # two values no rule accepts
-    found = existing_server.existing_answers(server)
+    found = destination.existing_answers(server)
     assert found["production_path"] == "versioned"  # the doc's migrate diff / migrate apply workflow
     assert (found["db_port"], found["db_user"]) == ("6000", "owner")  # valid values are offered...
     assert "db_name" not in found and "db_password" not in found  # ...invalid ones never
@@ -312,7 +323,7 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
 def test_adoption_names_auth_columns_defined_differently(template_repo, mono):
     """A hand-made auth column whose type differs from Better Auth's (here an older `timestamp`): the
     first apply changes it, and the adoption output says so."""
-    server = handmade_server(mono)
+    server = commit_handmade_server(mono)
     auth = server / "schemas" / "auth.sql"
     auth.write_text(auth.read_text().replace('"createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt"'
                                              ' timestamptz default CURRENT_TIMESTAMP not null, "plan"',

@@ -7,7 +7,7 @@ import re
 import psycopg
 import yaml
 
-from tests.git_copier import commit_all, copier, data_args, generate, update
+from tests.helpers import commit_all, copier, data_args, generate, update
 
 
 def answers_of(server):

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 from pglast import keywords
 
-from extensions.answers import answer_error
-from extensions.rendering import hcl_string, postgres_url
-from tests.conftest import TEMPLATE_ROOT, load_schemas
+from copier_atlas_postgres.answers import answer_error
+from copier_atlas_postgres.rendering import hcl_string, postgres_url
+from tests.helpers import TEMPLATE_ROOT, load_schemas
 
 RENDER_EXAMPLES = 20
 PURE_EXAMPLES = 300
@@ -82,18 +82,22 @@ def hcl_value(literal: str) -> str:
         if body[i] == "\\":
             kind = body[i + 1]
             if kind in simple:
-                out.append(simple[kind]); i += 2
+                out.append(simple[kind])
+                i += 2
             elif kind in "uU":
                 width = 4 if kind == "u" else 8
-                out.append(chr(int(body[i + 2:i + 2 + width], 16))); i += 2 + width
+                out.append(chr(int(body[i + 2:i + 2 + width], 16)))
+                i += 2 + width
             else:
                 raise AssertionError(f"unknown HCL escape \\{kind} in {literal}")
         elif body.startswith(("$${", "%%{"), i):
-            out.append(body[i] + "{"); i += 3
+            out.append(body[i] + "{")
+            i += 3
         elif body.startswith(("${", "%{"), i):
             raise AssertionError(f"HCL would interpolate {body[i:]!r} in {literal}")
         else:
-            out.append(body[i]); i += 1
+            out.append(body[i])
+            i += 1
     return "".join(out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import MATRIX
+from tests.helpers import MATRIX
 
 
 def tree(project):

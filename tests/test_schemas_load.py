@@ -7,7 +7,7 @@ import shutil
 import psycopg
 import pytest
 
-from tests.conftest import MATRIX, load_schemas, run_npm_script, schema_files
+from tests.helpers import MATRIX, assert_trigger_moved_updated_at, load_schemas, run_npm_script, schema_files
 
 # A user edit: a domain table that references Better Auth's user table.
 USER_FK = """
@@ -62,11 +62,6 @@ def touch_row(uri, table="asset.example"):
         before = timestamps(conn, table)
         conn.execute(f"UPDATE {table} SET name = 'b'")
         return before, timestamps(conn, table)
-
-
-def assert_trigger_moved_updated_at(before, after):
-    assert after[0] == before[0], "created_at must not change"
-    assert after[1] > before[1], "updated_at must move on UPDATE"
 
 
 def test_updated_at_trigger_with_atlas_pro(render, fresh_db, tmp_path):

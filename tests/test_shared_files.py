@@ -1,17 +1,13 @@
-"""The merge of the template's part into the app's package.json, .gitignore and .env (tasks/shared_files.py)."""
+"""The merge of the template's part into the app's package.json, .gitignore and .env (shared_files.py)."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from tests.conftest import TEMPLATE_ROOT
-
-sys.path.insert(0, str(TEMPLATE_ROOT / "tasks"))
-import shared_files  # noqa: E402
-from shared_files import Report, merge_entries, merge_env, merge_gitignore, merge_package_json  # noqa: E402
+from copier_atlas_postgres import shared_files
+from copier_atlas_postgres.shared_files import Report, merge_entries, merge_env, merge_gitignore, merge_package_json
 
 APP_PACKAGE = """{
     "name": "shop-server",

@@ -9,8 +9,8 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from extensions import hcl_text, sql_text
-from tests.conftest import MATRIX, TEMPLATE_ROOT, schema_files
+from copier_atlas_postgres import hcl_text, sql_text
+from tests.helpers import MATRIX, TEMPLATE_ROOT, schema_files
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 TRICKY_SQL = r"""
@@ -57,7 +57,7 @@ def test_statements_kinds_and_names_match_pglast(render):
         ours = sql_text.split_statements(text)
         theirs = pglast.parse_sql(text)
         assert len(ours) == len(theirs), text
-        for mine, raw in zip(ours, theirs):
+        for mine, raw in zip(ours, theirs, strict=True):
             statement = raw.stmt
             kind = type(statement).__name__
             assert mine.kind == PGLAST_KINDS[kind], mine.text

@@ -14,12 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_ROOT, load_schemas
-from tests.git_copier import (V2_PUSH, V2_README, atlas_schemas, commit_all, generate, git, git_init, replace_once,
-                              snapshot, update)
-
-sys.path.insert(0, str(TEMPLATE_ROOT / "tasks"))
-import update_guard  # noqa: E402  (plain functions; copier runs them through tasks/after_update.py)
+from copier_atlas_postgres import update_guard
+from tests.helpers import (
+    V2_PUSH,
+    V2_README,
+    atlas_schemas,
+    commit_all,
+    generate,
+    git,
+    git_init,
+    load_schemas,
+    replace_once,
+    snapshot,
+    update,
+)
 
 USER_TABLE = """
 -- Added by the team.

@@ -1,4 +1,4 @@
-"""Check extensions/better_auth_schema/ against the real Better Auth library.
+"""Check extensions/copier_atlas_postgres/data/better_auth/ against the real Better Auth library.
 
 For every pinned release set and every plugin set (core, each plugin, organization
 with teams, all plugins), apply Better Auth's own SQL (getMigrations() against an
@@ -42,10 +42,11 @@ if str(REPO) not in sys.path:
 
 
 def _better_auth():
-    """extensions.better_auth, imported when first needed (generate.py runs before its data exists)."""
-    from extensions import better_auth
+    """The template's Better Auth module, imported when first needed (generate.py runs before its
+    data exists)."""
+    from extensions.loader import load_module
 
-    return better_auth
+    return load_module("better_auth")
 
 
 # ---- npm -----------------------------------------------------------------
@@ -289,9 +290,9 @@ def compare_release(modules: Path, make_db, release: str) -> list[tuple[str, str
     """[(label, diff)] for every plugin set of one release ('' = same catalog)."""
     sets = plugin_sets(release)
     theirs = [make_db() for _ in sets]
-    better_auth_migrate_many(modules, [(db, plugins, teams) for db, (_, plugins, teams) in zip(theirs, sets)])
+    better_auth_migrate_many(modules, [(db, plugins, teams) for db, (_, plugins, teams) in zip(theirs, sets, strict=True)])
     results = []
-    for theirs_db, (label, plugins, teams) in zip(theirs, sets):
+    for theirs_db, (label, plugins, teams) in zip(theirs, sets, strict=True):
         ours_db = make_db()
         apply_ours(ours_db, plugins, teams, release)
         results.append((label, catalog_diff(catalog(ours_db), catalog(theirs_db))))

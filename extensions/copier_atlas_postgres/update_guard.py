@@ -1,4 +1,4 @@
-"""Checks at the end of every `copier update` (tasks/after_update.py) that no user work was lost.
+"""Checks at the end of every `copier update` (tasks.py after-update) that no user work was lost.
 
 Copier itself (9.19) has two silent traps during an update:
 
@@ -20,50 +20,41 @@ itself exits non-zero ("Task ... returned non-zero exit status 1"). Nothing is d
 rewritten by this script except restoring the kept files from the index (= the last commit,
 since copier refuses to update a dirty folder).
 
-Plain functions, no third-party imports (the user's copier environment): the tests call them directly.
+Every git command is limited to the project folder (a pathspec), so a large monorepo costs nothing.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
+
+from .git import output, paths
 
 # Folders whose files hold data definitions: an update never deletes them.
 PROTECTED_DIRS = ("schemas", "triggers")
 CONFLICT_MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
 
 
-def _git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=project, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def _paths(output: str) -> list[str]:
-    return sorted({p for p in output.split("\0") if p})
-
-
 def deleted_protected_files(project: Path) -> list[str]:
     """Files under schemas/ or triggers/ that are in the git index but missing on disk."""
-    return _paths(_git(project, "ls-files", "--deleted", "-z", "--", *PROTECTED_DIRS))
+    return paths(output(project, "ls-files", "--deleted", "-z", "--", *PROTECTED_DIRS))
 
 
-def restore(project: Path, paths: list[str]) -> None:
-    """Put back the committed (indexed) version of each path."""
-    if paths:
-        _git(project, "checkout", "--", *paths)
+def restore(project: Path, files: list[str]) -> None:
+    """Put back the committed (indexed) version of each file."""
+    if files:
+        output(project, "checkout", "--", *files)
 
 
 def conflicted_files(project: Path) -> list[str]:
     """Files in the project (relative paths) holding copier's conflict markers, and .rej files."""
-    candidates = _paths(
-        _git(project, "ls-files", "-z", "--modified", "--others", "--exclude-standard")
+    candidates = paths(
+        output(project, "ls-files", "-z", "--modified", "--others", "--exclude-standard", "--", ".")
         + "\0"
-        + _git(project, "diff", "--relative", "--name-only", "-z", "--diff-filter=U")
+        + output(project, "diff", "--relative", "--name-only", "-z", "--diff-filter=U", "--", ".")
     )
     # .rej files may be git-ignored (a `*.rej` rule): list ignored untracked paths too.
-    ignored = _paths(_git(project, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"))
+    ignored = paths(output(project, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--", "."))
     found = set()
     for rel in candidates + ignored:
         path = project / rel
@@ -121,7 +112,7 @@ def guard(project: Path) -> int:
     kept = deleted_protected_files(project)
     restore(project, kept)
     conflicts = conflicted_files(project)
-    prefix = _git(project, "rev-parse", "--show-prefix").strip()
+    prefix = output(project, "rev-parse", "--show-prefix").strip()
     message = report(kept, conflicts, prefix)
     if message:
         print(message, file=sys.stderr, flush=True)

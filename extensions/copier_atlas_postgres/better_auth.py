@@ -1,8 +1,7 @@
 """The Better Auth `auth` schema, as SQL, for the pinned Better Auth release sets.
 
-Standalone (stdlib only): copier loads it by file path, the tests import it as
-``extensions.better_auth``. Everything it knows about Better Auth is data in
-``better_auth_schema/`` next to this file, written by
+Stdlib only (it runs in the user's copier environment). Everything it knows
+about Better Auth is data in ``data/better_auth/`` beside this file, written by
 ``maint/better-auth/generate.py`` from what the real library creates:
 
 - ``plugins.json``: the plugins offered, in the order of auth.ts and of the
@@ -20,12 +19,14 @@ chose (some plugin packages lag behind better-auth and pin exact peers).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+
+from .sql_text import quote_identifier
 
 SCHEMA = "auth"
-DATA_DIR = Path(__file__).with_name("better_auth_schema")
+DATA_DIR = Path(__file__).parent / "data" / "better_auth"
 # The option of the organization plugin that adds tables: its schema is stored under this id.
 TEAMS_VARIANT = "organization+teams"
 
@@ -216,16 +217,12 @@ def auth_tables(plugins: Iterable[str], organization_teams: bool = False,
     return tuple(Table(name, tuple(cols), tuple(indexes[name])) for name, cols in columns.items())
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _rel(table: str) -> str:
-    return f"{SCHEMA}.{_q(table)}"
+    return f"{SCHEMA}.{quote_identifier(table)}"
 
 
-def _column_sql(c: Column) -> str:
-    parts = [_q(c.name), c.type]
+def column_sql(c: Column) -> str:
+    parts = [quote_identifier(c.name), c.type]
     if c.not_null:
         parts.append("NOT NULL")
     if c.primary_key:
@@ -235,7 +232,7 @@ def _column_sql(c: Column) -> str:
     if c.unique:
         parts.append("UNIQUE")
     if c.references:
-        parts.append(f"REFERENCES {_rel(c.references)} ({_q(c.references_column)}) ON DELETE {c.on_delete}")
+        parts.append(f"REFERENCES {_rel(c.references)} ({quote_identifier(c.references_column)}) ON DELETE {c.on_delete}")
     return " ".join(parts)
 
 
@@ -245,12 +242,12 @@ def auth_schema_sql(plugins: Iterable[str], organization_teams: bool = False,
     tables = auth_tables(plugins, organization_teams, release)
     out = [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA};", ""]
     for t in tables:
-        cols = ",\n".join("    " + _column_sql(c) for c in t.columns)
+        cols = ",\n".join("    " + column_sql(c) for c in t.columns)
         out += [f"CREATE TABLE {_rel(t.name)} (\n{cols}\n);", ""]
     for t in tables:
         for i in t.indexes:
             unique = "UNIQUE " if i.unique else ""
-            out.append(f"CREATE {unique}INDEX {_q(i.name)} ON {_rel(t.name)} ({', '.join(map(_q, i.columns))});")
+            out.append(f"CREATE {unique}INDEX {quote_identifier(i.name)} ON {_rel(t.name)} ({', '.join(map(quote_identifier, i.columns))});")
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -104,6 +104,11 @@ class Statement:
 _OPTIONAL_WORDS = {"or", "replace", "unique", "constraint", "temp", "temporary", "unlogged", "global", "local"}
 
 
+def quote_identifier(identifier: str) -> str:
+    """A quoted SQL identifier: the name exactly as written."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def split_statements(text: str) -> list[Statement]:
     """The statements of a SQL file, in order; trailing comments without a statement are dropped."""
     statements, start, i = [], 0, 0

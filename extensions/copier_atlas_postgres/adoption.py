@@ -1,7 +1,7 @@
 """Bring a server built by hand from the convention doc under the template, losing nothing.
 
-Run after `copier copy --overwrite` rendered the template into such a server (tasks/after_copy.py):
-the answers were defaulted from its files (extensions/existing_server.py), copier wrote the new
+Run after `copier copy --overwrite` rendered the template into such a server (tasks.after_copy):
+the answers were defaulted from its files (handmade_server.py), copier wrote the new
 atlas.hcl and the numbered files, and this moves the team's own files onto the numbered names:
 
 * `schemas/<domain>.sql` -> `schemas/20_<domain>.sql` and `public.sql` -> `10_public.sql`, with the
@@ -22,17 +22,14 @@ what the old atlas.hcl set that the new one does not, and what the first apply w
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extensions"))
-
-import existing_server  # noqa: E402  (it loads its own siblings by path)
-
-sql_text = existing_server.sql_text
-better_auth = existing_server.sibling("better_auth")
+from . import better_auth, sql_text
+from .destination import ANSWERS_FILE, COMPOSE_FILES
+from .git import committed, git
+from .handmade_server import PRO_ONLY_KINDS, read_convention_server
+from .sql_text import quote_identifier
 
 AUTH_CUSTOM = "schemas/01_auth_custom.sql"
 # What the template's atlas.hcl writes itself: any other setting of the old file is reported.
@@ -48,29 +45,16 @@ class Adoption:
     additions: list[str] = field(default_factory=list)  # what the first apply adds (Better Auth)
 
 
-def git(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=check)
-
-
-def committed(project: Path, path: str) -> str | None:
-    result = git(project, "show", f"HEAD:./{path}", check=False)
-    return result.stdout if result.returncode == 0 else None
-
-
 def hand_made_server(project: Path):
     """The convention-doc server this copy landed on, read from the last commit, or None."""
-    if committed(project, existing_server.ANSWERS_FILE) is not None:
+    if committed(project, ANSWERS_FILE) is not None:
         return None  # generated before: not an adoption
     atlas_hcl = committed(project, "atlas.hcl")
     if atlas_hcl is None:
         return None
     tracked = git(project, "ls-tree", "--name-only", "HEAD", "schemas/").stdout.split()
     files = [project / p for p in tracked if p.endswith(".sql")]
-    return existing_server.read_convention_server(project, atlas_hcl, files)
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+    return read_convention_server(project, atlas_hcl, files)
 
 
 def adopt(project: Path, answers: dict) -> Adoption | None:
@@ -97,7 +81,7 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             result.review.append(f"{schema_file.path}: schema {schema_file.schema} is not among the answered"
                                  " domains; left as is (add it with `npm run domain:add`, or git rm it)")
     _report_atlas_settings(project, server, result)
-    for name in existing_server.COMPOSE_FILES:
+    for name in COMPOSE_FILES:
         if name != answers.get("compose_file", "compose.yaml") and (project / name).is_file() \
                 and answers.get("dev_database") == "docker":
             result.review.append(f"{name}: yours, kept; the template's postgres service is in"
@@ -150,7 +134,7 @@ def _move_pro_only(project: Path, schema_file, result: Adoption) -> list:
     dropped (triggers/ covers it), anything else goes to triggers/90_<schema>_adopted.sql."""
     kept, moved, dropped = [], [], []
     for statement in schema_file.statements:
-        if statement.kind not in existing_server.PRO_ONLY_KINDS:
+        if statement.kind not in PRO_ONLY_KINDS:
             kept.append(statement)
         elif statement.kind in ("create function", "create trigger") and _BOILERPLATE.search(statement.code):
             dropped.append(statement.kind.split()[1])
@@ -220,10 +204,10 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
             continue
         for column, definition in columns:
             if column not in model[table]:
-                custom.insert(0, f"ALTER TABLE auth.{quote(table)} ADD COLUMN {quote(column)} {definition};\n")
+                custom.insert(0, f"ALTER TABLE auth.{quote_identifier(table)} ADD COLUMN {quote_identifier(column)} {definition};\n")
                 result.notes.append(f"auth.{table}.{column}: your column, moved to {AUTH_CUSTOM}"
                                     " (declare it in additionalFields)")
-            elif (ours := better_auth._column_sql(model[table][column])) and not _same_type(definition, ours):
+            elif (ours := better_auth.column_sql(model[table][column])) and not _same_type(definition, ours):
                 result.review.append(f"auth.{table}.{column}: yours is `{definition}`, Better Auth's is"
                                      f" `{ours.split(' ', 1)[1]}`; the first apply changes it")
         for column in model[table]:

@@ -12,11 +12,9 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
-# Loaded by file path from filters.py (copier imports extensions by path), so no package import.
-_KEYWORDS_FILE = Path(__file__).with_name("pg_keywords.py")
-_namespace: dict = {}
-exec(compile(_KEYWORDS_FILE.read_text(), str(_KEYWORDS_FILE), "exec"), _namespace)
-PG_RESERVED: frozenset[str] = _namespace["RESERVED"]
+# PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
+PG_RESERVED: frozenset[str] = frozenset(
+    (Path(__file__).parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
 
 SUPPORTED_POSTGRES_VERSIONS = ("14", "15", "16", "17", "18")  # CREATE OR REPLACE TRIGGER needs 14+
 # Schemas the template itself creates or PostgreSQL owns: a domain may not take these names.

@@ -1,0 +1,26 @@
+"""The git commands the template's tasks run in a project (real git, no library)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=check)
+
+
+def output(project: Path, *args: str) -> str:
+    """What `git ARGS` prints (fails loudly when git does)."""
+    return git(project, *args).stdout
+
+
+def committed(project: Path, path: str) -> str | None:
+    """PATH (relative to PROJECT) as the last commit has it, or None when it has no such file."""
+    result = git(project, "show", f"HEAD:./{path}", check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def paths(listing: str) -> list[str]:
+    """The paths of a NUL-separated git listing (`-z`), once each, sorted."""
+    return sorted({p for p in listing.split("\0") if p})

