@@ -6,6 +6,7 @@ It runs in the user's copier environment: the standard library and copier's own 
 - answers: the rule every answer follows, and the answers' derived defaults
 - rendering: how answers are written into URLs, HCL, .env and JSON
 - jinja_filters: all of the above (and the rest) as Jinja filters, one Extension
+- layout: where things are in a project (file names every step agrees on)
 - destination: what is already in the destination of a copy, and what refuses the copy
 - monorepo: the other projects of the monorepo (their ports)
 - handmade_server: a server built by hand from the convention doc, and the answers it gives

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import better_auth, sql_text
-from .destination import ANSWERS_FILE, COMPOSE_FILES
 from .git import committed, git
 from .handmade_server import PRO_ONLY_KINDS, read_convention_server
+from .layout import ANSWERS_FILE, COMPOSE_FILES
 from .sql_text import quote_identifier
 
 AUTH_CUSTOM = "schemas/01_auth_custom.sql"

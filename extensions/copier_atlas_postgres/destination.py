@@ -19,26 +19,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from . import answers
-
-ANSWERS_FILE = ".copier-answers.yml"
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-# Beside an app's own compose file, the template's database service gets a file of its own.
-SIDE_COMPOSE_FILE = "compose.db.yaml"
-# Where an app keeps its Better Auth config: where Better Auth's CLI searches (auth.* in the root,
-# lib/, utils/, server/, also under src/ and app/), plus auth/ folders. Relative to the server.
-AUTH_CONFIG_PLACES = tuple(
-    f"{root}{folder}{name}"
-    for root in ("", "src/", "app/")
-    for folder in ("", "lib/", "utils/", "server/", "lib/server/", "auth/")
-    for name in ("auth.ts", "auth.js", "auth.mts", "auth.mjs", "auth.tsx", "auth.jsx", "auth.server.ts", "index.ts")
-    if name != "index.ts" or folder == "auth/"
-)
-# Paths the template writes whole (not merged): a copy refuses to start where one exists.
-# tests/test_existing_server.py checks this list against what the template really writes.
-TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",
-                  "scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt",
-                  "schemas/00_auth.sql", "schemas/10_public.sql", "schemas/20_*.sql")
+from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES
 
 
 def is_generated(dst: Path) -> bool:
@@ -87,8 +68,9 @@ def existing_answers(dst: object) -> dict:
     if key not in _answers_cache:
         server = convention_server(dst)
         found = server.answers() if server else {}
-        rules = answers.RULES
-        _answers_cache[key] = {k: v for k, v in found.items() if k not in rules or not rules[k](v)}
+        from .answers import RULES
+
+        _answers_cache[key] = {k: v for k, v in found.items() if k not in RULES or not RULES[k](v)}
     return _answers_cache[key]
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import hcl_text, sql_text
+from .layout import NUMBERED
 
-# The template's schema files are numbered (00_auth.sql, 20_<domain>.sql); the doc's are not.
-NUMBERED = re.compile(r"\d+_")
 PRO_ONLY_KINDS = {"create function", "create procedure", "create trigger", "create event", "do",
                   "create extension", "create view", "create materialized", "create aggregate"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .destination import ANSWERS_FILE
+from .layout import ANSWERS_FILE
 
 FIRST_PORT = 5432
 # The one line of an answers file the port scan needs. copier writes it as `db_port: '5433'`; a

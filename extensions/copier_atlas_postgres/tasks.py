@@ -24,8 +24,7 @@ import sys
 from pathlib import Path
 
 from . import shared_files
-from .destination import ANSWERS_FILE
-from .handmade_server import NUMBERED
+from .layout import ANSWERS_FILE, NUMBERED
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
 
