@@ -235,13 +235,18 @@ def _same_type(theirs: str, ours: str) -> bool:
 # ---- the old atlas.hcl ---------------------------------------------------------------------------
 
 
+def _without_strings(expression: str) -> str:
+    """An HCL expression with its string literals elided: a setting may hold a password."""
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '"…"', expression)
+
+
 def _report_atlas_settings(project: Path, server, result: Adoption) -> None:
     unhandled = []  # (line, text)
     for attribute in server.atlas_attributes:
         path = attribute.path
         known = len(path) >= 3 and path[0] == "env" and path[1] in ("dev", "prod") and tuple(path[2:]) in GENERATED_SETTINGS
         if not known:
-            unhandled.append((attribute.line, f"{'.'.join(path)} = {attribute.expression}"))
+            unhandled.append((attribute.line, f"{'.'.join(path)} = {_without_strings(attribute.expression)}"))
     for block in server.atlas_blocks:
         if block.path[0] == "env" and len(block.path) == 2 and block.path[1] not in ("dev", "prod"):
             unhandled.append((block.line, f"env \"{block.path[1]}\" (an env the template does not write)"))

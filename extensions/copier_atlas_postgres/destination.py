@@ -19,7 +19,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES
+from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, SHARED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES
 
 
 def is_generated(dst: Path) -> bool:
@@ -66,7 +66,10 @@ def existing_answers(dst: object) -> dict:
         return {}
     key = (str(dst.resolve()), _signature(dst))
     if key not in _answers_cache:
-        server = convention_server(dst)
+        try:
+            server = convention_server(dst)
+        except ValueError:  # an unreadable atlas.hcl: the copy is refused before any question
+            server = None
         found = server.answers() if server else {}
         from .answers import RULES
 
@@ -94,6 +97,7 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
             rel = path.relative_to(dst).as_posix()
             if path.is_file() or any(path.iterdir()):
                 problems.append(f"{rel}: the template writes this path; move yours elsewhere first")
+    problems += filter(None, (symlink_problem(dst, name) for name in SHARED_FILES))
     if compose_file(dst) == SIDE_COMPOSE_FILE and (dst / SIDE_COMPOSE_FILE).exists():
         problems.append(f"{SIDE_COMPOSE_FILE}: the template's database service goes there (you have"
                         " another compose file too); rename yours")
@@ -104,7 +108,11 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
         except ValueError as error:
             problems.append(f"package.json: not valid JSON ({error}); fix it, then copy again")
     if (dst / "atlas.hcl").is_file():
-        server = convention_server(dst)
+        try:
+            server = convention_server(dst)
+        except ValueError as error:  # its dev database and settings would be lost: refuse
+            return [*problems, f"atlas.hcl: {error}; it cannot be read, so adopting it would lose its"
+                               " settings: fix it, then copy again"]
         if server is None:
             problems.append("atlas.hcl: exists, but schemas/ is not the convention doc's layout"
                             " (schemas/<name>.sql, unnumbered); move atlas.hcl away or adopt by hand")
@@ -130,6 +138,18 @@ def _adoption_problems(dst: Path, schema_files: list[str], overwrite: bool) -> l
         problems.append("atlas.hcl, schemas/: uncommitted changes; commit them first (adoption moves"
                         " the files with their history)")
     return problems
+
+
+def symlink_problem(project: Path, name: str) -> str:
+    """Why the template must not write the shared file NAME: a symlink out of the server ('' if fine)."""
+    path = project / name
+    if not path.is_symlink():
+        return ""
+    target = path.resolve()
+    if target.is_relative_to(project.resolve()):
+        return ""
+    return (f"{name} is a symlink to {target}, outside this server: the template does not write"
+            f" through it; replace the link with a file, or merge .copier/ into it by hand")
 
 
 def refuse_copy_problems(dst: object, overwrite: bool = False) -> str:

@@ -101,14 +101,12 @@ class ConventionServer:
 
 def read_convention_server(root: Path, atlas_hcl: str, sql_files: list[Path] | None = None) -> ConventionServer | None:
     """The convention-doc server in ROOT (with ATLAS_HCL as its atlas.hcl and SQL_FILES, by default
-    schemas/*.sql), or None when those files do not have the doc's shape (unnumbered <name>.sql)."""
+    schemas/*.sql), or None when those files do not have the doc's shape (unnumbered <name>.sql).
+    ValueError (with its line) when atlas.hcl cannot be read."""
     sql_files = sorted(sql_files if sql_files is not None else (Path(root) / "schemas").glob("*.sql"))
     if not sql_files or any(NUMBERED.match(p.name) for p in sql_files):
         return None
-    try:
-        blocks, attributes = hcl_text.read(atlas_hcl)
-    except ValueError:
-        blocks, attributes = [], []
+    blocks, attributes = hcl_text.read(atlas_hcl)  # ValueError: the copy is refused (destination.py)
     files = []
     for path in sql_files:
         statements = sql_text.split_statements(path.read_text())

@@ -60,6 +60,8 @@ def read(text: str) -> tuple[list[Block], list[Attribute]]:
     """Every block (type + labels) and every attribute of an HCL file, in order."""
     tokens = [(m.lastgroup, m.group(0), text.count("\n", 0, m.start()) + 1, m.start(), m.end())
               for m in _TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
+    if unterminated := next((t for t in tokens if t[0] == "other" and t[1] == '"'), None):
+        raise ValueError(f"line {unterminated[2]}: a string is not terminated")
     blocks: list[Block] = []
     attributes: list[Attribute] = []
     stack: list[tuple[str, ...]] = [()]
@@ -68,6 +70,8 @@ def read(text: str) -> tuple[list[Block], list[Attribute]]:
         kind, value, line, _, _ = tokens[i]
         if kind in ("newline",) or (kind == "close" and value == "}"):
             if value == "}":
+                if len(stack) == 1:
+                    raise ValueError(f"line {line}: '}}' closes no block")
                 stack.pop()
             i += 1
             continue
@@ -99,4 +103,7 @@ def read(text: str) -> tuple[list[Block], list[Attribute]]:
         blocks.append(Block(path, line))
         stack.append(path)
         i = j + 1
+    if len(stack) > 1:
+        opened = next(b for b in reversed(blocks) if b.path == stack[-1])
+        raise ValueError(f"line {opened.line}: block {' '.join(opened.path)} is not closed")
     return blocks, attributes

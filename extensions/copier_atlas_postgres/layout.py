@@ -17,6 +17,8 @@ AUTH_CONFIG_PLACES = tuple(
     for name in ("auth.ts", "auth.js", "auth.mts", "auth.mjs", "auth.tsx", "auth.jsx", "auth.server.ts", "index.ts")
     if name != "index.ts" or folder == "auth/"
 )
+# Files the template shares with the app: it merges its part (.copier/) into them.
+SHARED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
 # Paths the template writes whole (not merged): a copy refuses to start where one exists.
 # tests/test_existing_server.py checks this list against what the template really writes.
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",

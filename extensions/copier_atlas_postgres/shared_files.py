@@ -35,7 +35,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .git import committed
+from .destination import symlink_problem
+from .git import committed, git
+from .layout import SHARED_FILES
 
 FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
@@ -291,36 +293,74 @@ def release_without_fragments(project: Path) -> dict[Path, str]:
 
 
 def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
-    """Merge every fragment of .copier/ into its file; returns what was done."""
+    """Merge every fragment of .copier/ into its file; returns what was done.
+
+    Each file keeps its line endings (a CRLF file stays CRLF). A shared file that is a symlink
+    is merged into its target only when that target is inside the server (ValueError otherwise)."""
     report = Report()
+    for name in SHARED_FILES:
+        if problem := symlink_problem(project, name):
+            raise ValueError(problem)
 
     def base(fragment: Path) -> str | None:
         return base_of(project, fragment)
 
-    package_file = project / "package.json"
     new_package = json.loads((project / PACKAGE_FRAGMENT).read_text())
     old_package = base(PACKAGE_FRAGMENT)
-    package_text = package_file.read_text() if package_file.exists() else "{}\n"
-    merged = merge_package_json(package_text, json.loads(old_package) if old_package else None, new_package, report)
-    _write(package_file, package_text, merged)
+    _merge_file(project / "package.json", "{}\n", lambda text: merge_package_json(
+        text, json.loads(old_package) if old_package else None, new_package, report))
 
-    gitignore = project / ".gitignore"
-    text = gitignore.read_text() if gitignore.exists() else ""
-    _write(gitignore, text, merge_gitignore(text, fragment_lines((project / GITIGNORE_FRAGMENT).read_text()), report))
+    wanted = fragment_lines((project / GITIGNORE_FRAGMENT).read_text())
+    _merge_file(project / ".gitignore", "", lambda text: merge_gitignore(text, wanted, report))
 
     new_env = env_values((project / ENV_FRAGMENT).read_text())
     old_env_text = base(ENV_FRAGMENT)
     old_env = env_values(old_env_text) if old_env_text is not None else None
+    env_tracked = tracked(project, ".env")
     for name, secret in ((".env", secrets.token_urlsafe(32)), (".env.example", None)):
-        path = project / name
-        text = path.read_text() if path.exists() else ""
-        _write(path, text, merge_env(text, old_env, new_env, secret=secret, name=name, report=report))
+        fragment = new_env
+        if name == ".env" and env_tracked:  # a secret never goes into a file git would commit
+            fragment = {k: v for k, v in new_env.items() if k not in SECRET_KEYS}
+            if missing := [k for k in SECRET_KEYS & new_env.keys() if k not in env_values(_read(project / name))]:
+                report.keep(f".env is tracked by git: {', '.join(sorted(missing))} NOT written into it. Stop tracking"
+                            " it (`git rm --cached .env`; .gitignore lists it), commit, then run the update"
+                            " again (`npm run template:update`) to add it")
+        _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret: merge_env(
+            text, old_env, f, secret=k, name=n, report=report))
+    _keep_private(project / ".env", report)
     return report
 
 
-def _write(path: Path, old: str, new: str) -> None:
+def tracked(project: Path, name: str) -> bool:
+    return git(project, "ls-files", "--error-unmatch", "--", name, check=False).returncode == 0
+
+
+def _read(path: Path) -> str:
+    """The file's text with its line endings as they are ('' when it does not exist)."""
+    if not path.exists():
+        return ""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _merge_file(path: Path, empty: str, merge) -> None:
+    """MERGE(text) written to PATH, in the file's own line endings: a file with CRLF endings only
+    is merged as LF and written back as CRLF; any other file is merged as it is."""
+    old = _read(path) if path.exists() else empty
+    crlf = "\r\n" in old and old.count("\r\n") == old.count("\n")
+    new = merge(old.replace("\r\n", "\n") if crlf else old)
+    if crlf:
+        new = new.replace("\n", "\r\n")
     if new != old or not path.exists():
-        path.write_text(new)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(new)
+
+
+def _keep_private(path: Path, report: Report) -> None:
+    """.env holds the dev password and the auth secret: readable by its owner only."""
+    if path.is_file() and path.stat().st_mode & 0o077:
+        path.chmod(path.stat().st_mode & 0o700)
+        report.add(".env: readable by you only now (mode 600): it holds secrets")
 
 
 def report_text(report: Report, heading: str) -> str:
