@@ -221,3 +221,22 @@ def answer_error(value: object, question: str, destination: object = None) -> st
     if not problem and question in DESTINATION_RULES:
         problem = DESTINATION_RULES[question](value, destination)
     return fit(question, problem)
+
+
+def given_answer_error(data: object, destination: object = None) -> str:
+    """The first answer given on the command line (`--data`) that breaks its question's rule, as
+    the one line copier shows for a typed answer ('' when all are fine). copier checks `--data`
+    answers too, but shows a traceback."""
+    import yaml  # copier's own dependency
+
+    for question, value in dict(data or {}).items():
+        if question not in RULES:
+            continue
+        if question == "domains" and isinstance(value, str):  # a YAML question: copier parses it later
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return f"Validation error for question 'domains': {fit('domains', domains_error(None))}"
+        if message := answer_error(value, question, destination):
+            return f"Validation error for question '{question}': {message}"
+    return ""

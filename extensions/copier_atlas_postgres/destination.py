@@ -161,3 +161,15 @@ def refuse_copy_problems(dst: object, overwrite: bool = False) -> str:
 
     raise UserMessageError("\n".join([f"Nothing was written: copying into {dst} would replace your files.",
                                       *(f"  - {line}" for line in problems)]))
+
+
+def refuse_given_answers(data: object, dst: object) -> str:
+    """copier.yml's check of the answers given with `--data`: a bad one stops the run in one line
+    (exit 1, nothing written), before any question; '' when all are fine."""
+    from .answers import given_answer_error
+
+    if message := given_answer_error(data, dst):
+        from copier.errors import UserMessageError
+
+        raise UserMessageError(message)
+    return ""
