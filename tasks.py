@@ -3,6 +3,7 @@
     python tasks.py after-copy PROJECT [AUTH_CONFIG]
     python tasks.py after-update PROJECT
     python tasks.py rename-files PROJECT OLD_PREFIX NEW_PREFIX [...]
+    python tasks.py readme-note PROJECT
 
 The steps themselves are in extensions/copier_atlas_postgres/tasks.py.
 """
