@@ -131,7 +131,17 @@ def atlas() -> str:
 
 
 @pytest.fixture(scope="session")
-def render(copie_session):
+def template_dir(tmp_path_factory) -> Path:
+    """The working tree's release files (uncommitted changes included) in a folder without .git,
+    taken once per session: copier reads a plain folder in place, where it would clone this
+    checkout (dirty working tree and all) for every render."""
+    folder = tmp_path_factory.mktemp("template-src") / "copier-atlas-postgres"
+    copy_release_files(TEMPLATE_ROOT, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def render(copie_session, template_dir):
     """Render the template once per distinct set of answers (real copier, via pytest-copie)."""
     rendered: dict[str, Path] = {}
 
@@ -139,7 +149,7 @@ def render(copie_session):
         data = {**BASE_ANSWERS, **answers}
         key = json.dumps(data, sort_keys=True)
         if key not in rendered:
-            result = copie_session.copy(extra_answers=data)
+            result = copie_session.copy(extra_answers=data, template_dir=template_dir)
             assert result.exit_code == 0, result.exception
             rendered[key] = result.project_dir
         return rendered[key]

@@ -3,6 +3,7 @@ and npm the way a user does. Fixtures are in conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import copier as copier_api
 import psycopg
 import pytest
 from psycopg import sql
@@ -188,14 +190,49 @@ def data_args(answers: dict) -> list[str]:
     return args
 
 
+def cli_data(answers: dict) -> dict[str, str]:
+    """ANSWERS as copier's CLI hands `--data NAME=VALUE` to its API: every value the typed text."""
+    return dict(arg.split("=", 1) for arg in data_args(answers)[1::2])
+
+
+@contextlib.contextmanager
+def working_directory(path: Path):
+    """`cd PATH` for the block (contextlib.chdir needs Python 3.11)."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def copy_in_process(cwd: Path, template: Path, destination: str, answers: dict, ref: str | None = None,
+                    overwrite: bool = False) -> None:
+    """`copier copy --trust --defaults [--overwrite] [--vcs-ref REF] --data ... TEMPLATE DESTINATION`
+    from CWD, through copier's API in this process: what its CLI calls, with the same arguments, for
+    a test that checks a successful run (a failure raises; what the run prints reaches fd 2, where
+    pytest's capfd reads it). Tests of a refused or failing run use the CLI (`copier`)."""
+    with working_directory(cwd):
+        copier_api.run_copy(str(template), destination, data=cli_data(answers), defaults=True, unsafe=True,
+                            vcs_ref=ref, overwrite=overwrite)
+
+
+def update_in_process(mono: Path, slug: str, answers: dict | None = None) -> None:
+    """`copier update --trust --defaults apps/<slug>/server [--data ...]` from the monorepo root,
+    through copier's API in this process, as copy_in_process (a failure, the update guard's exit 1
+    included, raises)."""
+    with working_directory(mono):
+        copier_api.run_update(f"apps/{slug}/server", data=cli_data(answers or {}), defaults=True, unsafe=True,
+                              overwrite=True)
+
+
 def generate(template: Path, mono: Path, folder: str, domains: list[str], ref: str = "v1.0.0", **answers) -> Path:
-    """`copier copy` into apps/<folder>/server, committed; ANSWERS override the defaults (None drops one)."""
+    """`copier copy` into apps/<folder>/server, committed; ANSWERS override the defaults (None drops one).
+    Run in this process (copy_in_process): the tests check the project, not this command's output."""
     answers = {"project_name": f"Demo {folder}", "project_slug": folder, "domains": domains,
                "use_better_auth": False, **answers}
     answers = {key: value for key, value in answers.items() if value is not None}
-    result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", ref, *data_args(answers),
-                    str(template), f"apps/{folder}/server")
-    assert result.returncode == 0, result.stderr
+    copy_in_process(mono, template, f"apps/{folder}/server", answers, ref=ref)
     commit_all(mono, f"generate {folder}")
     return mono / "apps" / folder / "server"
 

@@ -13,7 +13,6 @@ import yaml
 from copier.errors import UserMessageError
 
 from copier_atlas_postgres.better_auth import PLUGINS
-from tests.helpers import TEMPLATE_ROOT
 
 # One bad value per rule family: (question, value as typed after --data, what the message must say).
 BAD = [
@@ -77,9 +76,9 @@ def snapshot(root: Path) -> dict[str, tuple]:
     return state
 
 
-def copy(destination: Path, question: str, value: str) -> None:
+def copy(template: Path, destination: Path, question: str, value: str) -> None:
     copier.run_copy(
-        str(TEMPLATE_ROOT), str(destination), data={**BASE, question: value},
+        str(template), str(destination), data={**BASE, question: value},
         defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
     )
 
@@ -95,7 +94,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("question, value, rule, existing", CASES)
-def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value, rule, existing):
+def test_bad_answer_is_refused_and_nothing_is_written(template_dir, tmp_path, question, value, rule, existing):
     destination = tmp_path / "apps" / "shop" / "server"
     if existing:
         destination.mkdir(parents=True)
@@ -104,7 +103,7 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
     before = snapshot(tmp_path)
 
     with pytest.raises((ValueError, UserMessageError)) as caught:  # the latter: stopped before any question
-        copy(destination, question, value)
+        copy(template_dir, destination, question, value)
 
     message = str(caught.value)
     assert f"'{question}'" in message, message  # copier names the question...
@@ -114,25 +113,25 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
 
 
 @pytest.mark.parametrize("question, value", GOOD, ids=[f"{q}={v[:20]}" for q, v in GOOD])
-def test_good_answer_is_accepted_and_recorded(tmp_path, question, value):
+def test_good_answer_is_accepted_and_recorded(template_dir, tmp_path, question, value):
     """The control: the same call with an edge value the rule accepts writes the project."""
     folder = value if question == "project_slug" else "shop"  # the slug is the folder's name
     destination = tmp_path / "apps" / folder / "server"
-    copy(destination, question, value)
+    copy(template_dir, destination, question, value)
     recorded = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     expected = yaml.safe_load(value) if question == "domains" else value
     assert recorded[question] == expected
     assert (destination / "package.json").is_file()
 
 
-def test_cli_shows_question_and_rule(tmp_path):
+def test_cli_shows_question_and_rule(template_dir, tmp_path):
     """What a person sees from the command line: exit 1 and the message, no project folder."""
     destination = tmp_path / "server"
     env = {**os.environ, "NO_COLOR": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
          "--data", "use_better_auth=false", "--data", "domains=[asset, select]",
-         str(TEMPLATE_ROOT), str(destination)],
+         str(template_dir), str(destination)],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 1
@@ -147,14 +146,14 @@ CLEAR = "\x15"  # Ctrl-U: prompts start with the default filled in; clear it bef
 ENTER = "\r"
 
 
-def test_interactive_prompt_refuses_then_accepts(tmp_path):
+def test_interactive_prompt_refuses_then_accepts(template_dir, tmp_path):
     """`copier copy` in a pseudo-terminal: bad answers are shown the rule and asked again."""
     pexpect = pytest.importorskip("pexpect")
     destination = tmp_path / "apps" / "typed" / "server"
     # PROMPT_TOOLKIT_NO_CPR: pexpect never answers the cursor-position query, which costs ~1 s a prompt.
     env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
     child = pexpect.spawn(
-        sys.executable, ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
+        sys.executable, ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(template_dir), str(destination)],
         env=env, dimensions=(40, 200), encoding="utf-8", timeout=30,
     )
     screen = []

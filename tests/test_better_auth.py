@@ -329,21 +329,19 @@ def test_detect_plugins_needs_every_column():
 
 @pytest.mark.parametrize(("plugins", "rule"), [(["oauthProvider"], "oauthProvider needs jwt"),
                                                (["sso", "oidc"], "'oidc' is not in")])  # copier's own choices check
-def test_bad_plugin_list_is_refused_and_nothing_is_written(tmp_path, plugins, rule):
+def test_bad_plugin_list_is_refused_and_nothing_is_written(template_dir, tmp_path, plugins, rule):
     """Through real copier: the question and the rule are named, no project folder is written."""
     import copier
 
-    from tests.helpers import TEMPLATE_ROOT
-
     destination = tmp_path / "server"
     with pytest.raises(ValueError) as caught:
-        copier.run_copy(str(TEMPLATE_ROOT), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
+        copier.run_copy(str(template_dir), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
                         data={"project_name": "Demo Shop", "project_slug": "shop", "better_auth_plugins": plugins})
     assert "better_auth_plugins" in str(caught.value) and rule in str(caught.value), str(caught.value)
     assert not destination.exists()
     # The control: the list made good is accepted.
     good = [p for p in plugins if p in PLUGINS] + (["jwt"] if "oauthProvider" in plugins else [])
-    copier.run_copy(str(TEMPLATE_ROOT), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
+    copier.run_copy(str(template_dir), str(destination), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
                     data={"project_name": "Demo Shop", "project_slug": "shop", "better_auth_plugins": good})
     assert re.findall(r"^    (\w+)\(", (destination / "src" / "auth.ts").read_text(), re.M) == \
         list(better_auth.selected_plugins(good))

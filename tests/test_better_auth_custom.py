@@ -2,7 +2,7 @@
 `copier update` that changes the plugins (so 00_auth.sql is regenerated) and a template release
 that changes the file's own text, and sign-up writes them once they are in additionalFields.
 
-Real git, the real copier CLI, a real PostgreSQL and the real Better Auth library (run by bun)."""
+Real git, real copier (its API, in this process), a real PostgreSQL and the real Better Auth library (run by bun)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ import psycopg
 from copier_atlas_postgres import better_auth
 from tests.helpers import (
     commit_all,
-    copier,
-    data_args,
+    copy_in_process,
     git,
     git_init,
     load_schemas,
     release_working_tree_as_v1,
     replace_once,
     server_env,
-    update,
+    update_in_process,
 )
 
 CUSTOM = "schemas/01_auth_custom.sql"
@@ -50,9 +49,7 @@ def test_own_auth_columns_survive_updates_and_are_written(tmp_path, fresh_db, bu
     git_init(mono)
     answers = {"project_name": "Demo shop", "project_slug": "shop", "domains": [], "use_better_auth": True,
                "better_auth_plugins": ["twoFactor"]}
-    result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", *data_args(answers),
-                    str(template), "apps/shop/server")
-    assert result.returncode == 0, result.stderr
+    copy_in_process(mono, template, "apps/shop/server", answers, ref="v1.0.0")  # raises unless it succeeds
     project = mono / "apps" / "shop" / "server"
     custom = project / CUSTOM
     assert "additionalFields" in custom.read_text() and "ADD COLUMN" in custom.read_text()
@@ -70,8 +67,7 @@ def test_own_auth_columns_survive_updates_and_are_written(tmp_path, fresh_db, bu
     commit_all(template, "v2")
     git(template, "tag", "v2.0.0")
     before = (project / "schemas" / "00_auth.sql").read_text()
-    result = update(mono, "shop", *data_args({"better_auth_plugins": ["twoFactor", "admin"]}))
-    assert result.returncode == 0, result.stdout + result.stderr
+    update_in_process(mono, "shop", {"better_auth_plugins": ["twoFactor", "admin"]})  # raises unless it succeeds
 
     after = (project / "schemas" / "00_auth.sql").read_text()
     assert after != before and '"banned" boolean' in after  # regenerated for the new plugin set

@@ -1,6 +1,7 @@
 """Copying into servers that already exist, as most of our users' servers do: an app server with its
 own package.json and code, and a server built by hand from the convention doc (adoption).
-Real git, the real copier CLI, real PostgreSQL and the real Atlas engine."""
+Real git, real copier (its CLI for the refusals, its API in this process for the copies and updates
+that succeed), real PostgreSQL and the real Atlas engine."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from tests.helpers import (
     V2_PUSH,
     commit_all,
     copier,
-    data_args,
+    copy_in_process,
     git,
     load_schemas,
     pg_bin,
     run_atlas,
     snapshot,
-    update,
+    update_in_process,
 )
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
@@ -69,13 +70,14 @@ def copy(mono: Path, template: Path, *args: str, ref: str = "v1.0.0") -> subproc
 # ---- an app server with code -------------------------------------------------------------------
 
 
-def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mono):
+def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mono, capfd):
     server = app_server(mono)
-    result = copy(mono, template_repo, *data_args({"domains": ["asset"]}))
+    capfd.readouterr()
+    copy_in_process(mono, template_repo, "apps/shop/server", {"domains": ["asset"]}, ref="v1.0.0")  # raises unless it succeeds
+    stderr = capfd.readouterr().err
 
-    assert result.returncode == 0, result.stderr
-    assert "kept your 'schema:apply'" in result.stderr  # the app's own command for that name
-    assert "your config src/lib/auth.ts is kept" in result.stderr and 'schemaName: "auth"' in result.stderr
+    assert "kept your 'schema:apply'" in stderr  # the app's own command for that name
+    assert "your config src/lib/auth.ts is kept" in stderr and 'schemaName: "auth"' in stderr
     for rel, text in APP_FILES.items():
         if rel != ".gitignore":
             assert (server / rel).read_text() == text, rel
@@ -98,16 +100,16 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     commit_all(mono, "our schema:push")
     app_before = {rel: (server / rel).read_bytes() for rel in APP_FILES}
 
-    result = update(mono, "shop")
+    update_in_process(mono, "shop")  # raises unless it succeeds
+    stderr = capfd.readouterr().err
 
-    assert result.returncode == 0, result.stderr
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     assert scripts["template:check"] == "echo convention v2"  # added by the template
     assert scripts["schema:push"] == "atlas schema push --env dev --tag ours"  # the user's edit survives...
-    assert f"kept your 'schema:push'; the template's is \"{V2_PUSH}\"" in result.stderr  # ...and is named
+    assert f"kept your 'schema:push'; the template's is \"{V2_PUSH}\"" in stderr  # ...and is named
     assert scripts["schema:apply"] == "prisma db push" and scripts["dev"] == "bun run src/index.ts"
     assert {rel: (server / rel).read_bytes() for rel in APP_FILES} == app_before
-    assert "ACTION NEEDED" not in result.stderr
+    assert "ACTION NEEDED" not in stderr
 
 
 # ---- refused before anything is written ----------------------------------------------------------
@@ -231,15 +233,17 @@ def planned_statements(output: str) -> list[str]:
     (False, True, ["organization"]),  # without Atlas Pro: the doc's boilerplate leaves schemas/
     (True, False, []),  # the doc exactly, with Atlas Pro (what the files suggest)
 ], ids=["free-account-organization", "pro-doc-exact"])
-def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp_path, pro, account, plugins):
+def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp_path, capfd, pro, account, plugins):
     server = commit_handmade_server(mono, account=account)
     old_db = build_old_database(atlas, pg_tcp, server, tmp_path)
     history = {p.name: git(mono, "log", "--format=%H", "--", f"apps/shop/server/schemas/{p.name}").split()
                for p in (server / "schemas").glob("*.sql")}
 
-    result = copy(mono, template_repo, "--overwrite", *data_args({"atlas_pro": pro, "better_auth_plugins": plugins}))
+    capfd.readouterr()
+    copy_in_process(mono, template_repo, "apps/shop/server", {"atlas_pro": pro, "better_auth_plugins": plugins},
+                    ref="v1.0.0", overwrite=True)  # raises unless it succeeds
+    stderr = capfd.readouterr().err
 
-    assert result.returncode == 0, result.stderr
     answers = (server / ".copier-answers.yml").read_text()
     # Defaults came from the hand-made files.
     assert "db_name: database_name" in answers and "atlas_repo: project-name" in answers
@@ -247,14 +251,14 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
     moves = {"auth.sql": "00_auth.sql", "public.sql": "10_public.sql", "asset.sql": "20_asset.sql",
              **({"account.sql": "20_account.sql"} if account else {})}
     for old, new in moves.items():
-        assert f"schemas/{old} -> schemas/{new}" in result.stderr
-    assert "auth.user.plan: your column, moved to schemas/01_auth_custom.sql" in result.stderr
+        assert f"schemas/{old} -> schemas/{new}" in stderr
+    assert "auth.user.plan: your column, moved to schemas/01_auth_custom.sql" in stderr
     assert 'ALTER TABLE auth."user" ADD COLUMN "plan" text not null' in (server / "schemas/01_auth_custom.sql").read_text()
     if plugins:
-        assert "table auth.organization" in result.stderr  # what the first apply will add, listed
+        assert "table auth.organization" in stderr  # what the first apply will add, listed
     if account:  # the old atlas.hcl's own settings are reported, with where to find them
-        assert "the old one set more (see `git show HEAD:apps/shop/server/atlas.hcl`)" in result.stderr
-        assert "line 26: lint { ... }\n      line 27: lint destructive { ... }\n      line 28: lint.destructive.error = true\n" in result.stderr
+        assert "the old one set more (see `git show HEAD:apps/shop/server/atlas.hcl`)" in stderr
+        assert "line 26: lint { ... }\n      line 27: lint destructive { ... }\n      line 28: lint.destructive.error = true\n" in stderr
 
     # The moves are staged alone: committing them first keeps each file's history.
     git(mono, "commit", "-q", "-m", "Move schema files to the numbered names")
@@ -293,8 +297,7 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
         assert conn.execute("SELECT updated_at > created_at FROM asset.holding").fetchone() == (True,)
 
     # Afterwards it is a generated project like any other.
-    result = update(mono, "shop")
-    assert result.returncode == 0, result.stderr
+    update_in_process(mono, "shop")  # raises unless it succeeds
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
 
 
@@ -320,7 +323,7 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     assert "db_name" not in found and "db_password" not in found  # ...invalid ones never
 
 
-def test_adoption_names_auth_columns_defined_differently(template_repo, mono):
+def test_adoption_names_auth_columns_defined_differently(template_repo, mono, capfd):
     """A hand-made auth column whose type differs from Better Auth's (here an older `timestamp`): the
     first apply changes it, and the adoption output says so."""
     server = commit_handmade_server(mono)
@@ -330,7 +333,8 @@ def test_adoption_names_auth_columns_defined_differently(template_repo, mono):
                                              '"createdAt" timestamp default CURRENT_TIMESTAMP not null, "updatedAt"'
                                              ' timestamptz default CURRENT_TIMESTAMP not null, "plan"'))
     commit_all(mono, "an older Better Auth")
-    result = copy(mono, template_repo, "--overwrite")
-    assert result.returncode == 0, result.stderr
-    assert "auth.user.createdAt: yours is `timestamp default CURRENT_TIMESTAMP not null`" in result.stderr
-    assert "auth.user.updatedAt" not in result.stderr  # same type and nullability: nothing to say
+    capfd.readouterr()
+    copy_in_process(mono, template_repo, "apps/shop/server", {}, ref="v1.0.0", overwrite=True)  # raises unless it succeeds
+    stderr = capfd.readouterr().err
+    assert "auth.user.createdAt: yours is `timestamp default CURRENT_TIMESTAMP not null`" in stderr
+    assert "auth.user.updatedAt" not in stderr  # same type and nullability: nothing to say

@@ -1,4 +1,5 @@
-"""Answers that change later, and several projects in one monorepo (real git, the real copier CLI)."""
+"""Answers that change later, and several projects in one monorepo (real git, real copier: its CLI for
+a refused copy, its API in this process for the runs that succeed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import psycopg
 import yaml
 
-from tests.helpers import commit_all, copier, data_args, generate, update
+from tests.helpers import commit_all, copier, copy_in_process, generate, update_in_process
 
 
 def answers_of(server):
@@ -18,19 +19,19 @@ def env_file_url(server) -> str:
     return re.search(r"^DATABASE_URL='(.*)'$", (server / ".env").read_text(), re.M).group(1)
 
 
-def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_repo, mono, pg_tcp):
+def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_repo, mono, pg_tcp, capfd):
     server = generate(template_repo, mono, "shop", ["asset"], use_better_auth=True)
     env_file = server / ".env"
     env_file.write_text(env_file.read_text() + "MY_OWN_SETTING='kept as typed'   # mine\n")
     secret_line = next(line for line in env_file.read_text().splitlines() if line.startswith("BETTER_AUTH_SECRET="))
     password = "n3w:p@ss/w%rd"
 
-    result = update(mono, "shop", *data_args({"db_port": str(pg_tcp.port), "db_user": "shop_admin",
-                                              "db_password": password}))
+    capfd.readouterr()
+    update_in_process(mono, "shop", {"db_port": str(pg_tcp.port), "db_user": "shop_admin", "db_password": password})
+    stderr = capfd.readouterr().err  # the update succeeded (update_in_process raises otherwise)
 
-    assert result.returncode == 0, result.stderr
-    assert ".env: updated POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL" in result.stderr
-    assert secret_line.split("=", 1)[1] not in result.stderr and password not in result.stderr
+    assert ".env: updated POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL" in stderr
+    assert secret_line.split("=", 1)[1] not in stderr and password not in stderr
     text = env_file.read_text()
     assert secret_line in text.splitlines()
     assert text.endswith("MY_OWN_SETTING='kept as typed'   # mine\n")
@@ -43,7 +44,7 @@ def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_rep
         assert conn.execute("SELECT current_user").fetchone() == ("shop_admin",)
     assert f"127.0.0.1:{pg_tcp.port}:5432" in (server / "compose.yaml").read_text()
     assert f"@localhost:{pg_tcp.port}/" in (server / "atlas.hcl").read_text()
-    assert "Next: review `git diff -- apps/shop/server`" in result.stderr
+    assert "Next: review `git diff -- apps/shop/server`" in stderr
 
 
 def test_slug_is_the_folder_name(template_repo, mono):
@@ -58,13 +59,12 @@ def test_slug_is_the_folder_name(template_repo, mono):
     assert 'name: "shop2-db"' in (server / "compose.yaml").read_text()
 
 
-def test_three_projects_get_three_ports_and_next_steps(template_repo, mono):
+def test_three_projects_get_three_ports_and_next_steps(template_repo, mono, capfd):
     outputs = {}
     for slug in ("web", "api", "admin"):
-        result = copier(mono, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", str(template_repo),
-                        f"apps/{slug}/server")
-        assert result.returncode == 0, result.stderr
-        outputs[slug] = result.stderr
+        capfd.readouterr()
+        copy_in_process(mono, template_repo, f"apps/{slug}/server", {}, ref="v1.0.0")  # raises unless it succeeds
+        outputs[slug] = capfd.readouterr().err
         commit_all(mono, slug)
     servers = {slug: mono / "apps" / slug / "server" for slug in outputs}
     ports = [answers_of(server)["db_port"] for server in servers.values()]
@@ -82,6 +82,5 @@ def test_an_existing_projects_port_never_moves_by_itself(template_repo, mono):
     """Defaults only steer new projects: two projects made before on the same port keep it."""
     generate(template_repo, mono, "a", [])
     second = generate(template_repo, mono, "b", [], db_port="5432")
-    result = update(mono, "b")
-    assert result.returncode == 0, result.stderr
+    update_in_process(mono, "b")  # raises unless it succeeds
     assert answers_of(second)["db_port"] == "5432"

@@ -24,7 +24,7 @@ from pglast import keywords
 
 from copier_atlas_postgres.answers import answer_error
 from copier_atlas_postgres.rendering import hcl_string, postgres_url
-from tests.helpers import TEMPLATE_ROOT, load_schemas
+from tests.helpers import load_schemas
 
 RENDER_EXAMPLES = 20
 PURE_EXAMPLES = 300
@@ -125,14 +125,14 @@ def sh_reads(project: Path, variable: str) -> str:
     password="p@ss/w:rd?#%25&=+${x}%{y}$${z}!", name='Quote " \\ ${x} %{y} {{ z }} <b>&\'', db_name="int",
     db_user="name", domains=["asset", "between"], port=6543, dev="local", pro=True,
 )
-def test_any_accepted_answers_give_a_working_project(pg_server, password, name, db_name, db_user, domains, port, dev, pro):
+def test_any_accepted_answers_give_a_working_project(pg_server, template_dir, password, name, db_name, db_user, domains, port, dev, pro):
     answers = {
         "project_name": name, "project_slug": "shop", "db_name": db_name, "db_user": db_user, "db_password": password,
         "db_port": str(port), "domains": domains, "dev_database": dev, "atlas_pro": pro, "use_better_auth": False,
     }
     with tempfile.TemporaryDirectory(prefix="cap-prop-") as tmp:
         project = Path(tmp) / "server"
-        copier.run_copy(str(TEMPLATE_ROOT), str(project), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD",
+        copier.run_copy(str(template_dir), str(project), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD",
                         quiet=True)
         credentials = (db_user, password, port, db_name)
 

@@ -1,4 +1,6 @@
-"""`copier update` on real git repositories with the real copier CLI: no user work is ever lost.
+"""`copier update` on real git repositories with real copier: no user work is ever lost. The copier CLI
+where its exit status and output are the point (a refused or conflicting update, the npm scripts);
+copier's API in this process otherwise (the same run, the output read from fd 2).
 
 Template releases v1.0.0 and v2.0.0 are built in the test (tests/git_copier.py, `template_repo`).
 """
@@ -27,6 +29,7 @@ from tests.helpers import (
     replace_once,
     snapshot,
     update,
+    update_in_process,
 )
 
 USER_TABLE = """
@@ -42,7 +45,7 @@ CREATE TABLE asset.holding (
 # ---- scenarios ----------------------------------------------------------------------------
 
 
-def test_user_edits_and_convention_change_both_survive(template_repo, mono, fresh_db):
+def test_user_edits_and_convention_change_both_survive(template_repo, mono, fresh_db, capfd):
     """1. v1 project with edits in a domain file, package.json and README, updated to v2."""
     server = generate(template_repo, mono, "shop", ["asset"])
     domain = server / "schemas" / "20_asset.sql"
@@ -54,10 +57,10 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     env_file.write_text(env_file.read_text() + "MY_LOCAL_SETTING=1\n")  # git-ignored, machine-local
     env_before = env_file.read_bytes()
 
-    result = update(mono, "shop")
+    capfd.readouterr()
+    update_in_process(mono, "shop")  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
-    assert "ACTION NEEDED" not in result.stderr
+    assert "ACTION NEEDED" not in capfd.readouterr().err
     sql = domain.read_text()
     assert "CREATE TABLE asset.holding" in sql and "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
@@ -115,9 +118,9 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     assert command.startswith("copier update --trust --defaults apps/shop/server"), command
     quoted = re.search(r"--data '(domains=\[.*\])'", command).group(1)
     assert quoted == "domains=[asset, portfolio, new_domain]"
-    result = update(mono, "shop", "--data", quoted.replace("new_domain", "billing"))
+    key, value = quoted.replace("new_domain", "billing").split("=", 1)  # as copier's CLI reads --data
+    update_in_process(mono, "shop", {key: value})  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
     assert (server / "schemas" / "20_billing.sql").is_file()
     assert (server / "triggers" / "20_billing.sql").is_file()
     assert "billing" in atlas_schemas(server)
@@ -140,8 +143,7 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     # Deleting deliberately, then updating again, is quiet.
     git(mono, "rm", "-q", "apps/shop/server/schemas/20_portfolio.sql", "apps/shop/server/triggers/20_portfolio.sql")
     commit_all(mono, "drop portfolio")
-    result = update(mono, "shop")
-    assert result.returncode == 0, result.stderr
+    update_in_process(mono, "shop")  # raises unless it succeeds
     assert not portfolio.exists()
 
 
@@ -189,9 +191,8 @@ def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mo
     (mono / "apps" / "web" / "index.ts").write_text("export {};\n")
     b_before = snapshot(b)
 
-    result = update(mono, "a")
+    update_in_process(mono, "a")  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
     assert "_commit: v2.0.0" in (a / ".copier-answers.yml").read_text()
     assert "template:check" in (a / "package.json").read_text()
     assert snapshot(b) == b_before
@@ -201,22 +202,24 @@ def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mo
     assert " M README.md" in status and "?? notes.txt" in status
 
 
-def test_update_without_new_version_changes_nothing(template_repo, mono):
+def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
     """5. Already at the newest tag: exit 0, nothing changes, the edited .env is kept."""
     server = generate(template_repo, mono, "shop", ["asset"], ref="v2.0.0")
     env_file = server / ".env"
     env_file.write_text(env_file.read_text().replace("dev_password", "my_local_password"))
     before = snapshot(server)
 
-    result = update(mono, "shop")
+    capfd.readouterr()
+    update_in_process(mono, "shop")  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
-    assert "Keeping template version 2.0.0" in result.stderr
+    err = capfd.readouterr().err
+    assert "Keeping template version 2.0.0" in err
+    assert "Nothing changed in apps/shop/server: it is up to date." in err and "Next: review" not in err
     assert git(mono, "status", "--porcelain") == ""
     assert snapshot(server) == before
 
 
-def test_release_renaming_domain_files_moves_the_users_text(renaming_template_repo, mono, fresh_db):
+def test_release_renaming_domain_files_moves_the_users_text(renaming_template_repo, mono, fresh_db, capfd):
     """A release that renames edited files: the migration moves the user's text to the new names."""
     server = generate(renaming_template_repo, mono, "shop", ["asset", "portfolio"])
     asset = server / "schemas" / "20_asset.sql"
@@ -225,10 +228,10 @@ def test_release_renaming_domain_files_moves_the_users_text(renaming_template_re
     committed = {p: (server / p).read_text() for p in
                  ("schemas/20_asset.sql", "schemas/20_portfolio.sql", "triggers/20_asset.sql")}
 
-    result = update(mono, "shop")
+    capfd.readouterr()
+    update_in_process(mono, "shop")  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
-    assert "renamed schemas/20_asset.sql -> schemas/30_asset.sql" in result.stderr
+    assert "renamed schemas/20_asset.sql -> schemas/30_asset.sql" in capfd.readouterr().err
     for old, text in committed.items():
         new = old.replace("/20_", "/30_")
         assert not (server / old).exists() and (server / new).read_text() == text
@@ -264,7 +267,7 @@ def test_guard_finds_rej_files_markers_and_unstaged_deletions(tmp_path):
     assert not (repo / "schemas" / "20_b.sql").exists()
 
 
-def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db):
+def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db, capfd):
     """A project generated by 0.1.0, when package.json, README.md and .env.example were whole
     template files, updated to this version: the template's changes arrive, the team's stay."""
     server = generate(upgrade_repo, mono, "shop", ["asset"], ref="v0.1.0", use_better_auth=True,
@@ -280,17 +283,18 @@ def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db):
     env_file.write_text(env_file.read_text() + "MY_LINE=1\n")
     env_before = env_file.read_text()
 
-    result = update(mono, "shop")
+    capfd.readouterr()
+    update_in_process(mono, "shop")  # raises unless it succeeds
+    stderr = capfd.readouterr().err
 
-    assert result.returncode == 0, result.stderr
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     dependencies = json.loads((server / "package.json").read_text())["dependencies"]
     assert scripts["schema:apply"] == "sh scripts/apply-triggers.sh --after atlas schema apply --env dev"
     assert scripts["db:check"] == "sh scripts/db-check.sh" and "migrate:apply" not in scripts
     assert scripts["dev"] == "bun run src/index.ts" and scripts["schema:inspect"].endswith("--format x")
     assert dependencies["hono"] == "^4.0.0" and dependencies["better-auth"] != "1.7.5"
-    assert "kept your" not in result.stderr  # nothing the team changed collided with the template
-    assert "README.md is yours now" in result.stderr and (server / "README.md").read_text() == readme
+    assert "kept your" not in stderr  # nothing the team changed collided with the template
+    assert "README.md is yours now" in stderr and (server / "README.md").read_text() == readme
     assert (server / "DATABASE.md").is_file()
     assert env_file.read_text() == env_before  # same answers: .env untouched, secret and own line
     load_schemas(fresh_db, server)
