@@ -32,6 +32,7 @@ from .layout import ANSWERS_FILE, COMPOSE_FILES
 from .sql_text import quote_identifier
 
 AUTH_CUSTOM = "schemas/01_auth_custom.sql"
+FROM_AUTH_SQL = "-- From the hand-made schemas/auth.sql:\n"
 # What the template's atlas.hcl writes itself: any other setting of the old file is reported.
 GENERATED_SETTINGS = {("url",), ("dev",), ("schemas",), ("schema", "src"), ("schema", "repo", "name"),
                       ("migration", "dir")}
@@ -53,8 +54,10 @@ def hand_made_server(project: Path):
     if atlas_hcl is None:
         return None
     tracked = git(project, "ls-tree", "--name-only", "HEAD", "schemas/").stdout.split()
-    files = [project / p for p in tracked if p.endswith(".sql")]
-    return read_convention_server(project, atlas_hcl, files)
+    # The committed texts, not the files on disk: an adoption run again (or after a kill) starts from
+    # what the team committed, whatever an earlier run moved or copier wrote since.
+    texts = {Path(p).name: committed(project, p) for p in tracked if p.endswith(".sql")}
+    return read_convention_server(project, atlas_hcl, texts)
 
 
 def adopt(project: Path, answers: dict) -> Adoption | None:
@@ -72,7 +75,7 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             prefix = "10" if schema_file.schema == "public" else "20"
             target = f"schemas/{prefix}_{schema_file.schema}.sql"
             statements = schema_file.statements if pro else _move_pro_only(project, schema_file, result)
-            text = _onto_rendered((project / target).read_text(), statements, _tail(project / schema_file.path))
+            text = _onto_rendered((project / target).read_text(), statements, _tail(schema_file.text))
             _move(project, schema_file.path, target, text, result)
         elif schema_file.schema == "auth":
             result.review.append(f"{schema_file.path}: left as is (you answered no Better Auth); it loads among"
@@ -107,9 +110,8 @@ def _onto_rendered(rendered: str, statements: list, tail: str) -> str:
     return head.rstrip("\n") + "\n\n" + body.strip("\n") + ending
 
 
-def _tail(path: Path) -> str:
+def _tail(text: str) -> str:
     """What follows the last statement of a file (closing comments, the final newline)."""
-    text = path.read_text()
     statements = sql_text.split_statements(text)
     if not statements:
         return text
@@ -121,7 +123,11 @@ def _move(project: Path, old: str, new: str, text: str | None, result: Adoption)
     """git mv OLD NEW (the team's committed text, staged as a pure rename), then NEW's text:
     TEXT, or what copier rendered there when TEXT is None (left unstaged, for review)."""
     rendered = (project / new).read_text() if (project / new).is_file() else ""
-    git(project, "mv", "-f", "--", old, new)
+    if git(project, "ls-files", "--error-unmatch", "--", old, check=False).returncode == 0:
+        if not (project / old).exists():  # a run killed inside `git mv`: the committed file back first
+            git(project, "checkout", "HEAD", "--", old)
+        git(project, "mv", "-f", "--", old, new)
+    # else: an earlier run moved it (the index holds the rename); only NEW's text is written again
     (project / new).write_text(rendered if text is None else text)
     result.moves.append((old, new))
 
@@ -221,7 +227,8 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
         existing = path.read_text() if path.is_file() else (
             "-- Your own columns, tables and indexes in schema auth (loads right after 00_auth.sql;\n"
             "-- never touched by template updates).\n")
-        path.write_text(existing.rstrip("\n") + "\n\n-- From the hand-made schemas/auth.sql:\n" + "".join(custom))
+        existing = existing.split(FROM_AUTH_SQL, 1)[0]  # an earlier run's block: written again, not twice
+        path.write_text(existing.rstrip("\n") + "\n\n" + FROM_AUTH_SQL + "".join(custom))
 
 
 def _same_type(theirs: str, ours: str) -> bool:

@@ -24,6 +24,7 @@ class SchemaFile:
     path: str  # relative to the server, e.g. "schemas/asset.sql"
     schema: str  # the schema it creates (CREATE SCHEMA), else its file name
     statements: list = field(default_factory=list)
+    text: str = ""  # as the team wrote it
 
     def kinds(self) -> set[str]:
         return {s.kind for s in self.statements}
@@ -99,18 +100,19 @@ class ConventionServer:
         return {key: value for key, value in found.items() if value not in ("", None)}
 
 
-def read_convention_server(root: Path, atlas_hcl: str, sql_files: list[Path] | None = None) -> ConventionServer | None:
-    """The convention-doc server in ROOT (with ATLAS_HCL as its atlas.hcl and SQL_FILES, by default
-    schemas/*.sql), or None when those files do not have the doc's shape (unnumbered <name>.sql).
-    ValueError (with its line) when atlas.hcl cannot be read."""
-    sql_files = sorted(sql_files if sql_files is not None else (Path(root) / "schemas").glob("*.sql"))
-    if not sql_files or any(NUMBERED.match(p.name) for p in sql_files):
+def read_convention_server(root: Path, atlas_hcl: str, sql_texts: dict[str, str] | None = None) -> ConventionServer | None:
+    """The convention-doc server in ROOT (with ATLAS_HCL as its atlas.hcl and SQL_TEXTS, file name ->
+    text, by default ROOT's schemas/*.sql), or None when those files do not have the doc's shape
+    (unnumbered <name>.sql). ValueError (with its line) when atlas.hcl cannot be read."""
+    if sql_texts is None:
+        sql_texts = {path.name: path.read_text() for path in (Path(root) / "schemas").glob("*.sql")}
+    if not sql_texts or any(NUMBERED.match(name) for name in sql_texts):
         return None
     blocks, attributes = hcl_text.read(atlas_hcl)  # ValueError: the copy is refused (destination.py)
     files = []
-    for path in sql_files:
-        statements = sql_text.split_statements(path.read_text())
+    for name, text in sorted(sql_texts.items()):
+        statements = sql_text.split_statements(text)
         created = [sql_text.qualified_name_after(s, "schema") for s in statements if s.kind == "create schema"]
-        schema = created[0][1] if created and created[0] else path.stem
-        files.append(SchemaFile(f"schemas/{path.name}", schema, statements))
+        schema = created[0][1] if created and created[0] else Path(name).stem
+        files.append(SchemaFile(f"schemas/{name}", schema, statements, text))
     return ConventionServer(blocks, attributes, files, has_migrations=any((Path(root) / "migrations").glob("*.sql")))

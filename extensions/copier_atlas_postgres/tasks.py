@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 from . import shared_files
-from .layout import ANSWERS_FILE, NUMBERED
+from .git import committed
+from .layout import ANSWERS_FILE
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
 
@@ -46,9 +47,10 @@ def auth_config_note(project: Path, path: str) -> str:
 
 
 def after_copy(project: Path, app_auth_config: str = "") -> int:
-    # Only a server that had schemas/ before the copy has unnumbered schema files: adoption (and
-    # the modules it needs) only then.
-    if any(not NUMBERED.match(p.name) for p in (project / "schemas").glob("*.sql")):
+    # Adoption (and the modules it needs) only where the last commit holds a hand-made server: its
+    # atlas.hcl and no answers file. It starts from that commit, so running the copy again, or
+    # after a kill, finishes the same adoption.
+    if committed(project, "atlas.hcl") is not None and committed(project, ANSWERS_FILE) is None:
         import yaml  # copier's own dependency
 
         from . import adoption
