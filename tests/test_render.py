@@ -20,7 +20,8 @@ def test_tree(render, answers):
     docker = answers.get("dev_database", "docker") == "docker"
 
     expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "DATABASE.md", "atlas.hcl",
-                "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment"}
+                "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment",
+                ".copier/merge-base.json"}
     expected.add("schemas/10_public.sql")
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}

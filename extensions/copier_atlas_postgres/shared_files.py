@@ -30,6 +30,7 @@ tests call them directly.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -37,12 +38,15 @@ from pathlib import Path
 
 from .destination import symlink_problem
 from .git import committed, git
-from .layout import SHARED_FILES
+from .layout import ANSWERS_FILE, SHARED_FILES
 
 FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
 ENV_FRAGMENT = FRAGMENTS / "env.fragment"
 GITIGNORE_FRAGMENT = FRAGMENTS / "gitignore.fragment"
+# The fragments as last merged into the shared files (written by this module after a merge that
+# completed, never by copier): the base of the next merge.
+MERGE_BASE = FRAGMENTS / "merge-base.json"
 PACKAGE_SECTIONS = ("scripts", "dependencies")
 # Per-machine secrets: generated once in .env, a placeholder in .env.example, never rewritten.
 SECRET_KEYS = frozenset({"BETTER_AUTH_SECRET"})
@@ -257,6 +261,17 @@ def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, na
 # ---- the project ----------------------------------------------------------------------------------------
 
 
+def merge_base(project: Path, fragment: Path) -> str | None:
+    """The fragment as the last merge that completed used it. A merge that stopped (invalid JSON,
+    a kill) left the older one, so the next run finishes that merge instead of taking the
+    unmerged fragment for what the shared files already hold. Projects from before merge-base.json:
+    the fragment at the last commit."""
+    try:
+        return json.loads((project / MERGE_BASE).read_text())[fragment.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return committed_fragment(project, fragment)
+
+
 def committed_fragment(project: Path, fragment: Path) -> str | None:
     """The fragment as the project's last commit has it: None on a first copy (or outside git).
     A project last updated by a release without .copier/ gets what that release wrote instead."""
@@ -292,7 +307,7 @@ def release_without_fragments(project: Path) -> dict[Path, str]:
     return _old_renders[project]
 
 
-def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
+def merge_shared_files(project: Path, base_of=merge_base) -> Report:
     """Merge every fragment of .copier/ into its file; returns what was done.
 
     Each file keeps its line endings (a CRLF file stays CRLF). A shared file that is a symlink
@@ -301,6 +316,9 @@ def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
     for name in SHARED_FILES:
         if problem := symlink_problem(project, name):
             raise ValueError(problem)
+    if missing := [f for f in (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT) if not (project / f).is_file()]:
+        rebuild_fragments(project, missing)
+        report.add(f"{', '.join(f.as_posix() for f in missing)}: missing, written again from the template")
 
     def base(fragment: Path) -> str | None:
         return base_of(project, fragment)
@@ -328,7 +346,36 @@ def merge_shared_files(project: Path, base_of=committed_fragment) -> Report:
         _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret: merge_env(
             text, old_env, f, secret=k, name=n, report=report))
     _keep_private(project / ".env", report)
+    _write_atomically(project / MERGE_BASE, json.dumps(
+        {f.name: (project / f).read_text() for f in (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT)},
+        indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+def rebuild_fragments(project: Path, fragments: list[Path]) -> None:
+    """FRAGMENTS as this template version renders them with the project's answers (someone deleted
+    them): rendered in a scratch folder, the way copier renders a version during an update."""
+    import tempfile
+
+    import copier
+    import yaml
+
+    template = Path(__file__).resolve().parents[2]  # extensions/copier_atlas_postgres/ -> the template
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text()) or {}
+    data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    with tempfile.TemporaryDirectory() as folder:
+        copier.run_copy(str(template), folder, data=data, defaults=True, overwrite=True, unsafe=True, quiet=True,
+                        skip_tasks=True, vcs_ref="HEAD" if (template / ".git").exists() else None)
+        for fragment in fragments:
+            (project / fragment).parent.mkdir(exist_ok=True)
+            (project / fragment).write_text((Path(folder) / fragment).read_text())
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A kill leaves the old file or the new one, never half of it."""
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(text)
+    os.replace(scratch, path)
 
 
 def tracked(project: Path, name: str) -> bool:

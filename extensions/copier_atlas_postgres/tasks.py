@@ -21,11 +21,12 @@ step runs: a plain copy pays only for what it uses.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from . import shared_files
-from .git import committed
+from .git import committed, output
 from .layout import ANSWERS_FILE
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
@@ -51,6 +52,11 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
     # atlas.hcl and no answers file. It starts from that commit, so running the copy again, or
     # after a kill, finishes the same adoption.
     if committed(project, "atlas.hcl") is not None and committed(project, ANSWERS_FILE) is None:
+        if lock := stale_git_lock(project):
+            say(f"Adoption not started: {lock} exists (a git command was interrupted). If no git command\n"
+                "is running, remove it, then run the same copy again:\n"
+                f"  rm {shlex.quote(str(lock))}")
+            return 1
         import yaml  # copier's own dependency
 
         from . import adoption
@@ -64,14 +70,22 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
     return 0
 
 
+def stale_git_lock(project: Path) -> Path | None:
+    """git's index lock, when a killed git command left it: every git command would fail."""
+    lock = Path(output(project, "rev-parse", "--git-path", "index.lock").strip())
+    lock = (project / lock).resolve()  # absolute: the message is read in another folder
+    return lock if lock.exists() else None
+
+
 def after_update(project: Path) -> int:
     from . import update_guard
 
     status = 0
     try:
         report = shared_files.merge_shared_files(project)
-    except ValueError as error:  # the app's package.json, or a fragment holding conflict markers
-        say(f"Shared files not merged: {error}. Fix it, commit, and run the update again.")
+    except Exception as error:  # noqa: BLE001  the guard below must run whatever stopped the merge
+        say(f"Shared files not merged: {error}. Fix it, commit, and run the update again: the merge"
+            " starts again from where the last complete merge left them.")
         status = 1
     else:
         say(shared_files.report_text(report, MERGE_HEADING))
