@@ -88,7 +88,7 @@ def test_adoption_killed_after_its_first_move_converges_when_run_again(template_
     kill_when(adopt_command(template_repo), mono, lambda: not first_moved.exists(), sig)
     result = run(mono, adopt_command(template_repo))
     if result.returncode and "a git command was interrupted" in result.stderr:  # killed inside git itself
-        recovery = re.search(r"^  (rm .*index\.lock.*)$", result.stderr, re.M).group(1)
+        recovery = re.search(r"^\s+(rm .*index\.lock.*)$", result.stderr, re.M).group(1)
         subprocess.run(recovery, shell=True, cwd=mono, check=True)  # the one command printed, as typed
         result = run(mono, adopt_command(template_repo))
     assert result.returncode == 0, result.stderr
@@ -134,3 +134,43 @@ def test_an_unfinished_shared_file_merge_is_finished_by_the_next_run(template_re
     assert again.returncode == 0, again.stderr
     assert ":5440/" in (server / ".env").read_text() and ":5440/" in (server / "atlas.hcl").read_text()
     assert ".env: updated DATABASE_URL" in again.stderr
+
+
+# ---- a copy into an app server, killed while copier writes -------------------------------------
+
+APP_FILES = {"package.json": b'{\n  "name": "shop-server",\n  "scripts": {"dev": "bun run src/index.ts"}\n}\n',
+             "README.md": b"# Shop server\n", "src/index.ts": b"console.log('shop');\n"}
+
+
+def app_monorepo(root: Path) -> Path:
+    server = root / "apps" / "shop" / "server"
+    for name, content in APP_FILES.items():
+        (server / name).parent.mkdir(parents=True, exist_ok=True)
+        (server / name).write_bytes(content)
+    git_init(root)
+    commit_all(root, "the app")
+    return server
+
+
+def project_files(server: Path) -> dict[str, bytes]:
+    """Every file of the server but .env (its secret is random in each run)."""
+    return {str(p.relative_to(server)): p.read_bytes() for p in sorted(server.rglob("*"))
+            if p.is_file() and p.name != ".env"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_copy_killed_while_copier_writes_converges_when_run_again(template_repo, tmp_path, sig):
+    command = [*COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--data", "domains=[asset]",
+               str(template_repo), "apps/shop/server"]
+    clean = app_monorepo(tmp_path / "clean")
+    assert run(tmp_path / "clean", command).returncode == 0
+
+    mono = tmp_path / "killed"
+    server = app_monorepo(mono)
+    kill_when(command, mono, lambda: (server / "DATABASE.md").exists(), sig)
+    result = run(mono, command)
+
+    assert result.returncode == 0, result.stderr
+    assert project_files(server) == project_files(clean)
+    assert {name: (server / name).read_bytes() for name in ("README.md", "src/index.ts")} == \
+        {name: APP_FILES[name] for name in ("README.md", "src/index.ts")}

@@ -24,3 +24,20 @@ def committed(project: Path, path: str) -> str | None:
 def paths(listing: str) -> list[str]:
     """The paths of a NUL-separated git listing (`-z`), once each, sorted."""
     return sorted({p for p in listing.split("\0") if p})
+
+
+def stale_index_lock(project: Path) -> Path | None:
+    """git's index lock when a killed git command left it behind (every git write fails then)."""
+    result = git(project, "rev-parse", "--git-path", "index.lock", check=False)
+    if result.returncode:
+        return None  # not in git
+    lock = (Path(project) / result.stdout.strip()).resolve()  # absolute: messages are read elsewhere
+    return lock if lock.exists() else None
+
+
+def lock_advice(lock: Path) -> str:
+    """The one command that clears LOCK, and when it is safe."""
+    import shlex
+
+    return (f"{lock} exists: a git command was interrupted. If no git command is running, remove it,"
+            f" then run the same command again:\n    rm {shlex.quote(str(lock))}")

@@ -43,6 +43,7 @@ FILTERS = {
     # the destination and the monorepo around it
     "refuse_copy_problems": destination.refuse_copy_problems,
     "refuse_given_answers": destination.refuse_given_answers,
+    "mark_copy_started": destination.mark_copy_started,
     "app_auth_config": destination.app_auth_config,
     "compose_file": destination.compose_file,
     "existing_answer": lambda dst, question, fallback: destination.existing_answers(dst).get(question, fallback),

@@ -24,5 +24,10 @@ SHARED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",
                   "scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt",
                   "schemas/00_auth.sql", "schemas/10_public.sql", "schemas/20_*.sql")
+# Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
+WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
+           "src/auth.ts", "schemas/01_auth_custom.sql")
+# Written into the destination when a copy starts, removed when it ends: the files that were there.
+COPY_STARTED = ".copier-copy-started"
 # The template's schema files are numbered (00_auth.sql, 20_<domain>.sql); the convention doc's are not.
 NUMBERED = re.compile(r"\d+_")

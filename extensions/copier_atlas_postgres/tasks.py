@@ -21,13 +21,12 @@ step runs: a plain copy pays only for what it uses.
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from pathlib import Path
 
 from . import shared_files
-from .git import committed, output
-from .layout import ANSWERS_FILE
+from .git import committed, lock_advice, stale_index_lock
+from .layout import ANSWERS_FILE, COPY_STARTED
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
 
@@ -52,10 +51,8 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
     # atlas.hcl and no answers file. It starts from that commit, so running the copy again, or
     # after a kill, finishes the same adoption.
     if committed(project, "atlas.hcl") is not None and committed(project, ANSWERS_FILE) is None:
-        if lock := stale_git_lock(project):
-            say(f"Adoption not started: {lock} exists (a git command was interrupted). If no git command\n"
-                "is running, remove it, then run the same copy again:\n"
-                f"  rm {shlex.quote(str(lock))}")
+        if lock := stale_index_lock(project):
+            say(f"Adoption not started: {lock_advice(lock)}")
             return 1
         import yaml  # copier's own dependency
 
@@ -67,14 +64,8 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
     say(auth_config_note(project, app_auth_config))
     report = shared_files.merge_shared_files(project, base_of=lambda *_: None)  # a first copy: no base
     say(shared_files.report_text(report, MERGE_HEADING))
+    (project / COPY_STARTED).unlink(missing_ok=True)  # the copy is complete
     return 0
-
-
-def stale_git_lock(project: Path) -> Path | None:
-    """git's index lock, when a killed git command left it: every git command would fail."""
-    lock = Path(output(project, "rev-parse", "--git-path", "index.lock").strip())
-    lock = (project / lock).resolve()  # absolute: the message is read in another folder
-    return lock if lock.exists() else None
 
 
 def after_update(project: Path) -> int:
