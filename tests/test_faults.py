@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import COPIER, commit_all, generate, git, git_init, update
+from tests.helpers import COPIER, V2_README, commit_all, generate, git, git_init, update
 
 DATA = Path(__file__).parent / "data"
 ADOPT = ["copy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v1.0.0"]
@@ -60,10 +60,10 @@ def kill_when(argv: list[str], cwd: Path, ready, sig: int) -> None:
     process.wait(timeout=60)
 
 
-@pytest.fixture
-def uninterrupted(template_repo, tmp_path):
+@pytest.fixture(scope="module")
+def uninterrupted(template_repo, tmp_path_factory):
     """The state one clean adoption leaves."""
-    mono = tmp_path / "clean"
+    mono = tmp_path_factory.mktemp("adoption") / "clean"
     server = handmade_monorepo(mono)
     result = run(mono, adopt_command(template_repo))
     assert result.returncode == 0, result.stderr
@@ -80,7 +80,9 @@ def test_adoption_run_twice_changes_nothing_of_the_teams(template_repo, tmp_path
     assert "CREATE TABLE asset.holding" in (server / "schemas" / "20_asset.sql").read_text()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+# One signal per command keeps the module short: SIGKILL where git itself may be cut off (the adoption's
+# moves), SIGINT (Ctrl-C, copier's own clean-up runs) for the copy and the update.
+@pytest.mark.parametrize("sig", [signal.SIGKILL], ids=["SIGKILL"])
 def test_adoption_killed_after_its_first_move_converges_when_run_again(template_repo, tmp_path, uninterrupted, sig):
     mono = tmp_path / "killed"
     server = handmade_monorepo(mono)
@@ -158,19 +160,71 @@ def project_files(server: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != ".env"}
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_copy_killed_while_copier_writes_converges_when_run_again(template_repo, tmp_path, sig):
-    command = [*COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--data", "domains=[asset]",
-               str(template_repo), "apps/shop/server"]
-    clean = app_monorepo(tmp_path / "clean")
-    assert run(tmp_path / "clean", command).returncode == 0
+COPY = [*COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--data", "domains=[asset]"]
 
+
+@pytest.fixture(scope="module")
+def clean_copy(template_repo, tmp_path_factory) -> dict[str, bytes]:
+    mono = tmp_path_factory.mktemp("copy") / "clean"
+    server = app_monorepo(mono)
+    assert run(mono, [*COPY, str(template_repo), "apps/shop/server"]).returncode == 0
+    return project_files(server)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT], ids=["SIGINT"])
+def test_copy_killed_while_copier_writes_converges_when_run_again(template_repo, tmp_path, clean_copy, sig):
+    command = [*COPY, str(template_repo), "apps/shop/server"]
     mono = tmp_path / "killed"
     server = app_monorepo(mono)
     kill_when(command, mono, lambda: (server / "DATABASE.md").exists(), sig)
     result = run(mono, command)
 
     assert result.returncode == 0, result.stderr
-    assert project_files(server) == project_files(clean)
+    assert project_files(server) == clean_copy
     assert {name: (server / name).read_bytes() for name in ("README.md", "src/index.ts")} == \
         {name: APP_FILES[name] for name in ("README.md", "src/index.ts")}
+
+
+# ---- an update killed while copier applies it -------------------------------------------------
+
+
+def interrupted_section_command(server: Path) -> str:
+    """The recovery command of DATABASE.md's "If a command was interrupted", as committed."""
+    text = git(server, "show", "HEAD:./DATABASE.md").split("## If a command was interrupted", 1)[1]
+    return re.search(r"```sh\n(.*?)\n\s*```", text, re.S).group(1).strip()
+
+
+def project_with_a_team_table(template: Path, mono: Path) -> Path:
+    git_init(mono)
+    (mono / "README.md").write_text("# The monorepo\n")
+    commit_all(mono, "monorepo")
+    server = generate(template, mono, "shop", ["asset"])
+    domain = server / "schemas" / "20_asset.sql"
+    domain.write_text(domain.read_text() + "\nCREATE TABLE asset.holding (id uuid PRIMARY KEY);\n")
+    commit_all(mono, "the team's table")
+    return server
+
+
+@pytest.fixture(scope="module")
+def clean_update(template_repo, tmp_path_factory) -> dict[str, bytes]:
+    mono = tmp_path_factory.mktemp("update") / "clean"
+    server = project_with_a_team_table(template_repo, mono)
+    assert update(mono, "shop").returncode == 0
+    return project_files(server)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT], ids=["SIGINT"])
+def test_update_killed_midway_recovers_with_the_documented_command(template_repo, tmp_path, clean_update, sig):
+    mono = tmp_path / "killed"
+    server = project_with_a_team_table(template_repo, mono)
+    readme = server / "DATABASE.md"
+    command = [*COPIER, "update", "--trust", "--defaults", "apps/shop/server"]
+    kill_when(command, mono, lambda: V2_README in readme.read_text(), sig)
+    assert update(mono, "shop").returncode != 0  # copier refuses the half-updated folder
+
+    subprocess.run(["sh", "-c", interrupted_section_command(server)], cwd=server, check=True)
+    result = update(mono, "shop")
+
+    assert result.returncode == 0, result.stderr
+    assert project_files(server) == clean_update
+    assert "CREATE TABLE asset.holding" in (server / "schemas" / "20_asset.sql").read_text()
