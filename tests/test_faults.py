@@ -228,3 +228,13 @@ def test_update_killed_midway_recovers_with_the_documented_command(template_repo
     assert result.returncode == 0, result.stderr
     assert project_files(server) == clean_update
     assert "CREATE TABLE asset.holding" in (server / "schemas" / "20_asset.sql").read_text()
+
+
+def test_copying_again_over_a_committed_project_changes_nothing(template_repo, tmp_path):
+    mono = tmp_path / "mono"
+    server = project_with_a_team_table(template_repo, mono)
+    before = project_files(server)
+    result = run(mono, [*COPY, "--overwrite", str(template_repo), "apps/shop/server"])
+    assert result.returncode == 1
+    assert "generated and committed" in result.stderr and "copier update --trust --defaults apps/shop/server" in result.stderr
+    assert project_files(server) == before and git(mono, "status", "--porcelain") == ""

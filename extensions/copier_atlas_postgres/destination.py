@@ -92,6 +92,9 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
     if (dst / COPY_STARTED).is_file() and (lock := stale_index_lock(dst)):
         return [lock_advice(lock)]  # an interrupted copy cannot be undone while git is locked
     clear_interrupted_copy(dst)
+    if is_generated(dst) and git(dst, "ls-files", "--error-unmatch", "--", ANSWERS_FILE, check=False).returncode == 0:
+        return [f"{ANSWERS_FILE}: this folder is generated and committed; copying again would write over"
+                f" your edits. Template changes come with: copier update --trust --defaults {dst}"]
     if not dst.is_dir() or is_generated(dst):
         return []
     problems = []
