@@ -76,6 +76,7 @@ def test_adoption_run_twice_changes_nothing_of_the_teams(template_repo, tmp_path
     for _ in range(2):
         result = run(mono, adopt_command(template_repo))
         assert result.returncode == 0, result.stderr
+    assert "an earlier run had made 3 of these moves" in result.stderr  # says what it found
     assert team_state(server) == uninterrupted
     assert "CREATE TABLE asset.holding" in (server / "schemas" / "20_asset.sql").read_text()
 

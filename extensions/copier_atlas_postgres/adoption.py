@@ -44,6 +44,7 @@ class Adoption:
     notes: list[str] = field(default_factory=list)  # what happened, one line each
     review: list[str] = field(default_factory=list)  # what the user must look at
     additions: list[str] = field(default_factory=list)  # what the first apply adds (Better Auth)
+    resumed: int = 0  # moves an earlier run of the same adoption had made
 
 
 def hand_made_server(project: Path):
@@ -127,7 +128,8 @@ def _move(project: Path, old: str, new: str, text: str | None, result: Adoption)
         if not (project / old).exists():  # a run killed inside `git mv`: the committed file back first
             git(project, "checkout", "HEAD", "--", old)
         git(project, "mv", "-f", "--", old, new)
-    # else: an earlier run moved it (the index holds the rename); only NEW's text is written again
+    else:  # an earlier run moved it (the index holds the rename); only NEW's text is written again
+        result.resumed += 1
     (project / new).write_text(rendered if text is None else text)
     result.moves.append((old, new))
 
@@ -270,6 +272,9 @@ def _report_atlas_settings(project: Path, server, result: Adoption) -> None:
 
 def report_text(adoption: Adoption) -> str:
     lines = ["Adopted a server built from the convention doc:"]
+    if adoption.resumed:
+        lines.append(f"  (an earlier run had made {adoption.resumed} of these moves, not committed yet: the files"
+                     " are written again from the last commit)")
     if adoption.moves:
         lines.append("  Moved (git mv, staged alone):")
         lines += [f"    {old} -> {new}" for old, new in adoption.moves]

@@ -22,6 +22,17 @@ from .git import git, lock_advice, stale_index_lock
 from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, COPY_STARTED, SHARED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES, WRITTEN
 
 
+def copier_operation() -> str | None:
+    """'copy' or 'update' while copier runs, else None: the value copier's tasks get as
+    _copier_operation, which copier 9.19 keeps in a context variable of its own (an update renders
+    the new version through its copy, so a question sees no other sign of which one runs)."""
+    try:
+        from copier._main import _operation
+    except ImportError:
+        return None
+    return _operation.get(None)
+
+
 def is_generated(dst: Path) -> bool:
     return (Path(dst) / ANSWERS_FILE).is_file()
 
@@ -92,7 +103,8 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
     if (dst / COPY_STARTED).is_file() and (lock := stale_index_lock(dst)):
         return [lock_advice(lock)]  # an interrupted copy cannot be undone while git is locked
     clear_interrupted_copy(dst)
-    if is_generated(dst) and git(dst, "ls-files", "--error-unmatch", "--", ANSWERS_FILE, check=False).returncode == 0:
+    if is_generated(dst) and copier_operation() == "copy" and \
+            git(dst, "ls-files", "--error-unmatch", "--", ANSWERS_FILE, check=False).returncode == 0:
         return [f"{ANSWERS_FILE}: this folder is generated and committed; copying again would write over"
                 f" your edits. Template changes come with: copier update --trust --defaults {dst}"]
     if not dst.is_dir() or is_generated(dst):
