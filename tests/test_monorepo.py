@@ -84,3 +84,15 @@ def test_an_existing_projects_port_never_moves_by_itself(template_repo, mono):
     second = generate(template_repo, mono, "b", [], db_port="5432")
     update_in_process(mono, "b")  # raises unless it succeeds
     assert answers_of(second)["db_port"] == "5432"
+
+
+def test_local_projects_share_one_server_port(template_repo, mono):
+    """One local PostgreSQL serves every local project: its port is the default; a container
+    project takes the next port no other project (nor that server) uses."""
+    generate(template_repo, mono, "web", [], dev_database="local", db_port="5439")
+    api = generate(template_repo, mono, "api", [], dev_database="local", db_port=None)
+    admin = generate(template_repo, mono, "admin", [], db_port=None)
+    assert answers_of(api)["db_port"] == "5439"
+    assert answers_of(admin)["db_port"] == "5432"
+    docs = generate(template_repo, mono, "docs", [], dev_database="docker", db_port=None)
+    assert answers_of(docs)["db_port"] == "5433"

@@ -3,39 +3,55 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import ANSWERS_FILE
 
 FIRST_PORT = 5432
-# The one line of an answers file the port scan needs. copier writes it as `db_port: '5433'`; a
-# regex instead of a YAML parse keeps the scan cheap in a monorepo of many projects.
+# The two lines of an answers file the port default needs. copier writes them as `db_port: '5433'`
+# and `dev_database: local`; a regex instead of a YAML parse keeps the scan cheap in a monorepo of
+# many projects.
 _DB_PORT = re.compile(r"""^db_port:[ \t]*(['"]?)([0-9]+)\1[ \t]*$""", re.M)
+_DEV_DATABASE = re.compile(r"""^dev_database:[ \t]*(['"]?)([a-z]+)\1[ \t]*$""", re.M)
 
 
-def monorepo_ports(dst: object) -> dict[int, str]:
-    """Host ports the other projects of the monorepo answered (port -> apps/<slug>/server), read from
-    their answers files; {} when DST is not apps/<slug>/server."""
+@dataclass(frozen=True)
+class Project:
+    folder: str  # apps/<slug>/server
+    port: int
+    dev_database: str  # docker, local
+
+
+def other_projects(dst: object) -> list[Project]:
+    """The other projects of the monorepo, as their answers files say; [] when DST is not
+    apps/<slug>/server."""
     dst = Path(str(dst)).absolute()
     if dst.name != "server" or dst.parent.parent.name != "apps":
-        return {}
-    ports = {}
+        return []
+    projects = []
     for answers_file in sorted(dst.parent.parent.glob(f"*/server/{ANSWERS_FILE}")):
-        project = answers_file.parent
-        if project == dst:
+        if answers_file.parent == dst:
             continue
         try:
-            match = _DB_PORT.search(answers_file.read_text())
+            text = answers_file.read_text()
         except (OSError, UnicodeDecodeError):
             continue
-        if match:
-            ports.setdefault(int(match.group(2)), project.relative_to(dst.parent.parent.parent).as_posix())
-    return ports
+        if port := _DB_PORT.search(text):
+            mode = _DEV_DATABASE.search(text)
+            projects.append(Project(answers_file.parent.relative_to(dst.parent.parent.parent).as_posix(),
+                                    int(port.group(2)), mode.group(2) if mode else "docker"))
+    return projects
 
 
-def free_port(dst: object) -> str:
-    """The default host port: the first from 5432 up that no other project of the monorepo uses."""
-    used = monorepo_ports(dst)
+def free_port(dst: object, dev_database: str = "docker") -> str:
+    """The default host port. A local server serves every local project: the port the other local
+    projects answered (5432 when there is none). A container per project: the first port from 5432
+    up that no other project uses (a local server's port included)."""
+    projects = other_projects(dst)
+    if dev_database == "local":
+        return str(next((p.port for p in projects if p.dev_database == "local"), FIRST_PORT))
+    used = {p.port for p in projects}
     port = FIRST_PORT
     while port in used:
         port += 1
