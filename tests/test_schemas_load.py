@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import psycopg
@@ -114,3 +115,13 @@ def test_trigger_script_fails_clearly_without_a_database(render, tmp_path):
     (project / ".env").unlink()
     run = run_npm_script(project, "db:triggers")
     assert run.returncode != 0 and "no .env file" in run.stderr
+
+
+def test_the_documented_user_reference_loads_and_a_uuid_one_is_refused(render, fresh_db):
+    project = render(domains=["asset"])
+    documented = re.search(r'`(user_id text REFERENCES auth\."user" \(id\))`', (project / "DATABASE.md").read_text())
+    load_schemas(fresh_db, project)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE asset.example ADD COLUMN {documented.group(1)}")
+        with pytest.raises(psycopg.errors.DatatypeMismatch, match="cannot be implemented"):
+            conn.execute('ALTER TABLE asset.example ADD COLUMN owner_id uuid REFERENCES auth."user" (id)')
