@@ -15,7 +15,8 @@ atlas.hcl and the numbered files, and this moves the team's own files onto the n
   `triggers/90_<schema>_adopted.sql`, made safe to run again.
 
 Each move is a `git mv` (staged alone, so committing it first keeps `git log --follow` history)
-and the new text is left unstaged for review. Nothing is committed. The report lists what moved,
+and the new text is left unstaged for review. Nothing is committed. Everything starts from the last
+commit, so running the adoption again, before that commit or after a kill, ends as one clean run. The report lists what moved,
 what the old atlas.hcl set that the new one does not, and what the first apply will add.
 """
 

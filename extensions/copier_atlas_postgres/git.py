@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,11 @@ def paths(listing: str) -> list[str]:
     return sorted({p for p in listing.split("\0") if p})
 
 
+def has_changes(folder: Path) -> bool:
+    """Whether git sees changes in FOLDER alone (the rest of the monorepo may be dirty)."""
+    return bool(output(folder, "status", "--porcelain", "--", "."))
+
+
 def stale_index_lock(project: Path) -> Path | None:
     """git's index lock when a killed git command left it behind (every git write fails then)."""
     result = git(project, "rev-parse", "--git-path", "index.lock", check=False)
@@ -37,7 +43,5 @@ def stale_index_lock(project: Path) -> Path | None:
 
 def lock_advice(lock: Path) -> str:
     """The one command that clears LOCK, and when it is safe."""
-    import shlex
-
     return (f"{lock} exists: a git command was interrupted. If no git command is running, remove it,"
             f" then run the same command again:\n    rm {shlex.quote(str(lock))}")

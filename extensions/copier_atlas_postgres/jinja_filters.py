@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from jinja2.ext import Extension
 
-from . import answers, destination, monorepo, rendering
-
-
-def git_status(folder) -> str:
-    """`git status --porcelain` of FOLDER alone (the rest of the monorepo may be dirty)."""
-    from .git import output
-
-    return output(folder, "status", "--porcelain", "--", ".")
+from . import answers, destination, git, monorepo, rendering
 
 
 def _better_auth():
@@ -48,7 +41,7 @@ FILTERS = {
     "compose_file": destination.compose_file,
     "existing_answer": lambda dst, question, fallback: destination.existing_answers(dst).get(question, fallback),
     "free_port": monorepo.free_port,
-    "has_uncommitted_changes": lambda dst: bool(git_status(dst)),
+    "has_uncommitted_changes": git.has_changes,
     # Better Auth
     "better_auth_sql": lambda plugins, teams=False: _better_auth().auth_schema_sql(plugins or [], teams),
     "better_auth_dependencies": lambda plugins: _better_auth().npm_dependencies(plugins or []),

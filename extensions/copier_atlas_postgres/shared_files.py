@@ -12,9 +12,11 @@ copier like any generated file), and after `copier copy` and every `copier updat
   missing; every other line stays byte for byte. BETTER_AUTH_SECRET gets a fresh random value in
   .env (never changed afterwards) and the placeholder in .env.example.
 
-Each entry is merged three ways, like copier's own update: BASE is the template's part at the
-project's last commit (`git show HEAD:.copier/...`, absent on the first copy), NEW is the part just
-rendered, CURRENT is the app's file.
+Each entry is merged three ways, like copier's own update: BASE is the template's part as the last
+merge that completed used it (`.copier/merge-base.json`, written after each merge; for projects
+from before it, the fragment at the last commit; absent on the first copy), NEW is the part just
+rendered, CURRENT is the app's file. A merge that stopped leaves the older base, so the next run
+finishes it.
 
 * CURRENT equals NEW: nothing to do. Missing and never offered before: added.
 * CURRENT equals BASE (the user did not touch it): the template's change is applied.
@@ -44,6 +46,7 @@ FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
 ENV_FRAGMENT = FRAGMENTS / "env.fragment"
 GITIGNORE_FRAGMENT = FRAGMENTS / "gitignore.fragment"
+FRAGMENT_FILES = (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT)
 # The fragments as last merged into the shared files (written by this module after a merge that
 # completed, never by copier): the base of the next merge.
 MERGE_BASE = FRAGMENTS / "merge-base.json"
@@ -316,7 +319,7 @@ def merge_shared_files(project: Path, base_of=merge_base) -> Report:
     for name in SHARED_FILES:
         if problem := symlink_problem(project, name):
             raise ValueError(problem)
-    if missing := [f for f in (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT) if not (project / f).is_file()]:
+    if missing := [f for f in FRAGMENT_FILES if not (project / f).is_file()]:
         rebuild_fragments(project, missing)
         report.add(f"{', '.join(f.as_posix() for f in missing)}: missing, written again from the template")
 
@@ -347,7 +350,7 @@ def merge_shared_files(project: Path, base_of=merge_base) -> Report:
             text, old_env, f, secret=k, name=n, report=report))
     _keep_private(project / ".env", report)
     _write_atomically(project / MERGE_BASE, json.dumps(
-        {f.name: (project / f).read_text() for f in (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT)},
+        {f.name: (project / f).read_text() for f in FRAGMENT_FILES},
         indent=2, ensure_ascii=False) + "\n")
     return report
 
