@@ -3,6 +3,8 @@ repositories, Atlas, and the npm packages Better Auth needs. Helpers are in help
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import pwd
@@ -13,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from copier_atlas_postgres import better_auth
@@ -37,6 +40,46 @@ from tests.helpers import (
 
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
 V2_SCRIPT = '"template:check": "echo convention v2",'
+
+
+# ---- Jinja ------------------------------------------------------------------
+
+
+def _compile_settings(env: jinja2.Environment) -> tuple:
+    """What decides the code Jinja compiles a source into, besides the source itself."""
+    return (type(env), env.block_start_string, env.block_end_string, env.variable_start_string,
+            env.variable_end_string, env.comment_start_string, env.comment_end_string,
+            env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+            env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async, env.autoescape,
+            env.finalize, env.code_generator_class, frozenset(env.filters), frozenset(env.tests),
+            # By class name and tags: a template's own extension is a new class, under a new module name,
+            # in each clone it is loaded from.
+            tuple(sorted((type(ext).__qualname__, tuple(sorted(ext.tags))) for ext in env.extensions.values())))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compile_each_jinja_source_once():
+    """copier builds a new Jinja environment for every run, so the suite's in-process renders
+    compiled the same copier.yml values and template files hundreds of times (a third of a copy's
+    time). Compiling is a pure function of the source and the environment's settings: remember it.
+    Rendering, and every copier run in its own process, are untouched."""
+    original = jinja2.Environment.compile
+    compiled: dict = {}
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, (str, bool, int, float)):  # copier renders non-text answers too
+            return original(self, source, name, filename, raw, defer_init)
+        # Not the file name: each copy reads the template from a fresh clone (it only names tracebacks).
+        key = (type(source), source, name, defer_init, _compile_settings(self))
+        if key not in compiled:
+            compiled[key] = original(self, source, name, filename, raw, defer_init)
+        else:
+            self.preprocess(source, name, filename)  # extensions' hooks still run (copier's yield resets its state)
+        return compiled[key]
+
+    jinja2.Environment.compile = compile
+    yield
+    jinja2.Environment.compile = original
 
 
 # ---- PostgreSQL -------------------------------------------------------------
@@ -234,6 +277,15 @@ _timings: list[str] = []
 BUN_VERSION = load_maint_check().BUN_VERSION  # the bun the end-to-end tests run the generated server with
 
 
+@contextlib.contextmanager
+def npm_cache_locked():
+    """One test process at a time installs into the npm cache (pytest-xdist runs two)."""
+    npm_cache_root().mkdir(parents=True, exist_ok=True)
+    with open(npm_cache_root() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _require(tool: str) -> None:
     if shutil.which(tool) is None:
         pytest.fail(f"{tool} is not installed: the Better Auth tests need node and npm")
@@ -256,11 +308,14 @@ def release_modules(better_auth_check):
         if version not in folders:
             packages = next(r for r in better_auth.RELEASES if r.version == version).packages
             target = npm_cache_root() / f"better-auth-{better_auth_check.packages_key(packages)}"
-            if (target / "node_modules" / "better-auth").is_dir():
+            with npm_cache_locked():
+                installed = (target / "node_modules" / "better-auth").is_dir()
+                if not installed:
+                    shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
+                    seconds = better_auth_check.npm_install(target, packages)
+            if installed:
                 _timings.append(f"better-auth {version}: reused {target}")
             else:
-                shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
-                seconds = better_auth_check.npm_install(target, packages)
                 _timings.append(f"better-auth {version}: npm install {seconds:.1f}s -> {target}")
             folders[version] = target
         return folders[version]
@@ -273,8 +328,9 @@ def bun(better_auth_check) -> str:
     """Path of a bun executable (`npm install bun@BUN_VERSION`, once)."""
     _require("npm")
     start = time.monotonic()
-    existed = (npm_cache_root() / f"bun-{BUN_VERSION}" / "node_modules" / ".bin" / "bun").exists()
-    exe = better_auth_check.install_bun(npm_cache_root())
+    with npm_cache_locked():
+        existed = (npm_cache_root() / f"bun-{BUN_VERSION}" / "node_modules" / ".bin" / "bun").exists()
+        exe = better_auth_check.install_bun(npm_cache_root())
     _timings.append(f"bun: reused {exe}" if existed else f"bun: npm install {time.monotonic() - start:.1f}s -> {exe}")
     version = subprocess.run([exe, "--version"], check=True, capture_output=True, text=True)
     assert version.stdout.strip() == BUN_VERSION, version.stdout
