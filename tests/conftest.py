@@ -337,6 +337,16 @@ def bun(better_auth_check) -> str:
     return exe
 
 
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: hand the lines to the controller
+        session.config.workeroutput["npm_installs"] = _timings
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _timings.extend(line for line in node.workeroutput.get("npm_installs", []) if line not in _timings)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _timings:
         terminalreporter.section("npm installs")
