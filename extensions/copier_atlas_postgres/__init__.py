@@ -10,6 +10,7 @@ It runs in the user's copier environment: the standard library and copier's own 
 - destination: what is already in the destination of a copy, and what refuses the copy
 - monorepo: the other projects of the monorepo (their ports)
 - handmade_server: a server built by hand from the convention doc, and the answers it gives
+- server_layout: where an existing server keeps its schema, and the commands that move it for adoption
 - sql_text, hcl_text: small readers of hand-written SQL and atlas.hcl
 - better_auth: Better Auth's auth schema from data the real library produced (data/better_auth/)
 - shared_files: the template's part of package.json, .gitignore and .env, merged three ways

@@ -2,11 +2,16 @@
 
 Run after `copier copy --overwrite` rendered the template into such a server (tasks.after_copy):
 the answers were defaulted from its files (handmade_server.py), copier wrote the new
-atlas.hcl and the numbered files, and this moves the team's own files onto the numbered names:
+atlas.hcl and the numbered files, and this moves the team's own statements onto the numbered names,
+schema by schema, whichever of their files holds them:
 
-* `schemas/<domain>.sql` -> `schemas/20_<domain>.sql` and `public.sql` -> `10_public.sql`, with the
-  team's text (their tables stay where they were);
-* `schemas/auth.sql` -> `schemas/00_auth.sql`, which now holds the generated Better Auth schema; the
+* a domain's statements -> `schemas/20_<domain>.sql` and public's -> `10_public.sql`, with the team's
+  text (their tables stay where they were); several files of one schema become one, a file of
+  several schemas is split;
+* statements that use what a later file defines (a domain referencing a domain whose name sorts
+  after it) go, with the rest of their schema's, to `schemas/30_<schema>.sql` (31_, ... when that
+  one must wait for another): the order the team's files loaded in still loads;
+* auth's -> `schemas/00_auth.sql`, which now holds the generated Better Auth schema; the
   team's own columns, tables and indexes in `auth` move to `schemas/01_auth_custom.sql`, theirs to
   keep, loaded right after;
 * without Atlas Pro, functions and triggers leave `schemas/` (the official Atlas build refuses them
@@ -14,10 +19,12 @@ atlas.hcl and the numbered files, and this moves the team's own files onto the n
   an `updated_at` column under the same names; any other one moves to
   `triggers/90_<schema>_adopted.sql`, made safe to run again.
 
-Each move is a `git mv` (staged alone, so committing it first keeps `git log --follow` history)
+Each file is renamed in git's index onto the file that takes most of its text (staged alone, so
+committing it first keeps `git log --follow` history; a file merged into another is `git rm`-ed),
 and the new text is left unstaged for review. Nothing is committed. Everything starts from the last
-commit, so running the adoption again, before that commit or after a kill, ends as one clean run. The report lists what moved,
-what the old atlas.hcl set that the new one does not, and what the first apply will add.
+commit, so running the adoption again, before that commit or after a kill, ends as one clean run.
+The report lists what moved, how atlas.hcl's schemas list changed, what the old atlas.hcl set that
+the new one does not, and what the first apply will add.
 """
 
 from __future__ import annotations
@@ -29,13 +36,16 @@ from pathlib import Path
 from . import better_auth, sql_text
 from .git import committed, git
 from .handmade_server import PRO_ONLY_KINDS, read_convention_server
-from .layout import ANSWERS_FILE, COMPOSE_FILES
+from .layout import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
+from .rendering import hcl_list, schema_names
 from .sql_text import quote_identifier
 
-AUTH_CUSTOM = "schemas/01_auth_custom.sql"
+AUTH_CUSTOM = f"schemas/{AUTH_CUSTOM_FILE}"
+# Without Better Auth, the team's own auth schema keeps a file of its own, loading where auth.sql did.
+OWN_AUTH_FILE = "01_auth.sql"
 FROM_AUTH_SQL = "-- From the hand-made schemas/auth.sql:\n"
 # What the template's atlas.hcl writes itself: any other setting of the old file is reported.
-GENERATED_SETTINGS = {("url",), ("dev",), ("schemas",), ("schema", "src"), ("schema", "repo", "name"),
+GENERATED_SETTINGS = {("url",), ("dev",), ("schemas",), ("src",), ("schema", "src"), ("schema", "repo", "name"),
                       ("migration", "dir")}
 
 
@@ -49,17 +59,16 @@ class Adoption:
 
 
 def hand_made_server(project: Path):
-    """The convention-doc server this copy landed on, read from the last commit, or None."""
+    """The hand-made server this copy landed on, read from the last commit, or None."""
     if committed(project, ANSWERS_FILE) is not None:
         return None  # generated before: not an adoption
-    atlas_hcl = committed(project, "atlas.hcl")
-    if atlas_hcl is None:
-        return None
-    tracked = git(project, "ls-tree", "--name-only", "HEAD", "schemas/").stdout.split()
+    tracked = git(project, "ls-tree", "-z", "--name-only", "HEAD", "schemas/", check=False).stdout.split("\0")
     # The committed texts, not the files on disk: an adoption run again (or after a kill) starts from
     # what the team committed, whatever an earlier run moved or copier wrote since.
     texts = {Path(p).name: committed(project, p) for p in tracked if p.endswith(".sql")}
-    return read_convention_server(project, atlas_hcl, texts)
+    if not texts:
+        return None
+    return read_convention_server(project, committed(project, "atlas.hcl"), texts)
 
 
 def adopt(project: Path, answers: dict) -> Adoption | None:
@@ -68,23 +77,88 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
         return None
     result = Adoption()
     pro = bool(answers.get("atlas_pro"))
-    domains = list(answers.get("domains") or [])
+    auth = bool(answers.get("use_better_auth"))
+    managed = {"public", *(answers.get("domains") or [])}
+    # What copier rendered, read before any file moves onto (or away from) these names.
+    names = {schema_file_name(schema) for schema in managed} | ({AUTH_FILE} if auth else set())
+    rendered = {name: (project / "schemas" / name).read_text() for name in names
+                if (project / "schemas" / name).is_file()}
+
+    kept = {id(s) for schema in server.schemas for s in
+            (server.statements_of(schema) if pro or schema == "auth" else
+             _move_pro_only(project, server, schema, result))}
+    plan = server.load_plan(lambda statement: id(statement) in kept)
+
+    def target_of(placed) -> str:
+        if placed.schema == "auth":
+            return AUTH_FILE if auth else OWN_AUTH_FILE
+        return plan.target.get(id(placed.statement), schema_file_name(placed.schema))
+
+    # Each file goes, in git's index, to the target that takes most of its text; a file whose target
+    # another file already took is merged into it (git rm).
+    texts: dict[str, list] = {}  # target -> its statements, in load order
+    sources: dict[str, list] = {}  # team file -> [(target, share of its text)]
+    for placed in server.statements:
+        target = target_of(placed)
+        if id(placed.statement) in kept:
+            texts.setdefault(target, []).append(placed)
+        shares = sources.setdefault(placed.source.path, [])
+        shares.append((target, len(placed.statement.text)))
+    claimed: dict[str, str] = {}  # target -> the team file renamed onto it
     for schema_file in server.files:
-        if schema_file.schema == "auth" and answers.get("use_better_auth"):
-            _adopt_auth(project, server, answers, result)
-            _move(project, schema_file.path, "schemas/00_auth.sql", None, result)
-        elif schema_file.schema == "public" or schema_file.schema in domains:
-            prefix = "10" if schema_file.schema == "public" else "20"
-            target = f"schemas/{prefix}_{schema_file.schema}.sql"
-            statements = schema_file.statements if pro else _move_pro_only(project, schema_file, result)
-            text = _onto_rendered((project / target).read_text(), statements, _tail(schema_file.text))
-            _move(project, schema_file.path, target, text, result)
-        elif schema_file.schema == "auth":
-            result.review.append(f"{schema_file.path}: left as is (you answered no Better Auth); it loads among"
-                                 " the domains now: rename it 01_auth.sql and list auth in atlas.hcl, or git rm it")
+        totals: dict[str, int] = {}
+        for target, size in sources.get(schema_file.path, []):
+            totals[target] = totals.get(target, 0) + size
+        main = max(totals, key=lambda t: (totals[t], -list(totals).index(t))) if totals \
+            else schema_file_name(schema_file.schema)
+        if main not in claimed:
+            claimed[main] = schema_file.path
+            if schema_file.path != f"schemas/{main}":
+                result.moves.append((schema_file.path, f"schemas/{main}"))
         else:
-            result.review.append(f"{schema_file.path}: schema {schema_file.schema} is not among the answered"
-                                 " domains; left as is (add it with `npm run domain:add`, or git rm it)")
+            result.notes.append(f"{schema_file.path}: merged into schemas/{main} (git rm; its history stays under"
+                                " its old name)")
+        for target in totals:
+            if target != main:
+                schemas = sorted({p.schema for p in server.statements
+                                  if p.source is schema_file and target_of(p) == target})
+                result.notes.append(f"{schema_file.path}: its statements of {', '.join(schemas)} -> schemas/{target}")
+    result.resumed = _stage_renames(project, server, claimed)
+    for later, uses in plan.later.items():
+        schema = texts[later][0].schema
+        result.notes.append(f"schemas/{later}: {schema}'s statements that use what {', '.join(f'schemas/{u}' for u in uses)}"
+                            f" define{'s' if len(uses) == 1 else ''}, so they load after {'it' if len(uses) == 1 else 'them'}")
+
+    for target, placed in texts.items():
+        schema = placed[0].schema
+        if schema == "auth":
+            continue
+        statements = _from_each_file([p for p in placed if target not in rendered or p.statement.kind != "create schema"])
+        source = next((f for f in server.files if f.path == claimed.get(target)), None)
+        tail = _tail(source.text) if source else "\n"
+        if target in rendered:
+            text = _onto_rendered(rendered[target], statements, tail)
+        elif schema in managed:
+            text = _later_file(schema, target, plan.later.get(target, []), statements, tail)
+        else:  # a schema not among the answered domains (given with --data): kept, not managed
+            text = "".join(s.text for s in statements).lstrip("\n")
+            result.review.append(f"schemas/{target}: schema {schema} is not among the answered domains: kept as"
+                                 " your files had it, and Atlas does not manage it (atlas.hcl does not list it)")
+        (project / "schemas" / target).write_text(text)
+    for schema in managed & set(server.schemas):
+        name = schema_file_name(schema)  # all its statements went to a later file, or to triggers/
+        if name not in texts and name in rendered:
+            (project / "schemas" / name).write_text(_onto_rendered(rendered[name], [], "\n"))
+    if "auth" in server.schemas:
+        if auth:
+            _adopt_auth(project, server, answers, result)
+            (project / "schemas" / AUTH_FILE).write_text(rendered.get(AUTH_FILE, ""))
+        else:
+            (project / "schemas" / OWN_AUTH_FILE).write_text("".join(s.text for s in server.statements_of("auth"))
+                                                             .lstrip("\n"))
+            result.review.append(f"schemas/{OWN_AUTH_FILE}: your schema auth (you answered no Better Auth), kept;"
+                                 " atlas.hcl does not list auth, so Atlas leaves it alone (git rm it if unused)")
+    _report_schemas_list(server, answers, result)
     _report_atlas_settings(project, server, result)
     for name in COMPOSE_FILES:
         if name != answers.get("compose_file", "compose.yaml") and (project / name).is_file() \
@@ -92,6 +166,61 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             result.review.append(f"{name}: yours, kept; the template's postgres service is in"
                                  f" {answers.get('compose_file')} (`npm run db:up`); drop yours if it runs the same database")
     return result
+
+
+def _stage_renames(project: Path, server, claimed: dict[str, str]) -> int:
+    """Stage each team file as renamed onto the target it claimed (its committed text at the new
+    name), the others as deleted, and take them off the disk where no target is written. Index
+    operations only, from the last commit: running it again changes nothing. Returns how many of
+    these renames the index already held (an earlier run)."""
+    prefix = git(project, "rev-parse", "--show-prefix").stdout.strip()
+    committed_entries = {}
+    for line in git(project, "ls-tree", "-z", "HEAD", "--", "schemas/").stdout.split("\0"):
+        if line:
+            meta, path = line.split("\t", 1)
+            mode, _, blob = meta.split()
+            committed_entries[path] = (mode, blob)
+    paths = [f.path for f in server.files]
+    staged = {}  # path -> blob, as the index has it now
+    for line in git(project, "ls-files", "-s", "-z", "--", "schemas/").stdout.split("\0"):
+        if line:
+            meta, path = line.split("\t", 1)
+            staged[path] = meta.split()[1]
+    resumed = sum(1 for target, source in claimed.items() if f"schemas/{target}" != source
+                  and staged.get(f"schemas/{target}") == committed_entries[source][1])
+    git(project, "update-index", "--force-remove", "--", *paths)
+    for target, source in claimed.items():
+        mode, blob = committed_entries[source]
+        git(project, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{prefix}schemas/{target}")
+    targets = {f"schemas/{t}" for t in claimed}
+    for path in paths:
+        if path not in targets:
+            (project / path).unlink(missing_ok=True)
+    return resumed
+
+
+def _from_each_file(placed: list) -> list:
+    """The statements of PLACED, each starting on a line of its own; where they come from several
+    of the team's files, each file's run of them starts with a comment naming it."""
+    several = len({id(p.source) for p in placed}) > 1
+    statements, source = [], None
+    for p in placed:
+        text = p.statement.text
+        if several and p.source is not source:
+            text = f"\n\n-- From {p.source.path}:\n" + text.lstrip("\n")
+        elif statements and not text.startswith("\n"):
+            text = "\n" + text
+        statements.append(sql_text.Statement(text, p.statement.start))
+        source = p.source
+    return statements
+
+
+def _later_file(schema: str, name: str, uses: list[str], statements: list, tail: str) -> str:
+    after = ", ".join(f"schemas/{u}" for u in uses)
+    header = (f"-- Schema {schema}, continued: statements that use what {after} define{'s' if len(uses) == 1 else ''},\n"
+              f"-- so this file loads after {'it' if len(uses) == 1 else 'them'} (Atlas loads schemas/*.sql in"
+              " file-name order).\n-- Written when the server was adopted; yours: template updates never touch it.\n")
+    return header + "\n" + "".join(s.text for s in statements).strip("\n") + (tail if tail.strip() else "\n")
 
 
 def _onto_rendered(rendered: str, statements: list, tail: str) -> str:
@@ -109,6 +238,8 @@ def _onto_rendered(rendered: str, statements: list, tail: str) -> str:
                  if s.kind == "create function" and sql_text.qualified_name_after(s, "function") not in theirs]
     body = "".join(functions + [s.text for s in statements if s.kind != "create schema"]) + tail
     ending = closing.rstrip("\n") + "\n" if closing.strip() else "\n"
+    if not body.strip("\n"):
+        return head.rstrip("\n") + "\n" + ending
     return head.rstrip("\n") + "\n\n" + body.strip("\n") + ending
 
 
@@ -121,46 +252,33 @@ def _tail(text: str) -> str:
     return text[last.start + len(last.text):]
 
 
-def _move(project: Path, old: str, new: str, text: str | None, result: Adoption) -> None:
-    """git mv OLD NEW (the team's committed text, staged as a pure rename), then NEW's text:
-    TEXT, or what copier rendered there when TEXT is None (left unstaged, for review)."""
-    rendered = (project / new).read_text() if (project / new).is_file() else ""
-    if git(project, "ls-files", "--error-unmatch", "--", old, check=False).returncode == 0:
-        if not (project / old).exists():  # a run killed inside `git mv`: the committed file back first
-            git(project, "checkout", "HEAD", "--", old)
-        git(project, "mv", "-f", "--", old, new)
-    else:  # an earlier run moved it (the index holds the rename); only NEW's text is written again
-        result.resumed += 1
-    (project / new).write_text(rendered if text is None else text)
-    result.moves.append((old, new))
-
-
 _BOILERPLATE = re.compile(r"\bupdate_updated_at_column\b", re.I)
 
 
-def _move_pro_only(project: Path, schema_file, result: Adoption) -> list:
-    """The file's statements without functions and triggers; the doc's updated_at boilerplate is
+def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list:
+    """SCHEMA's statements without functions and triggers; the doc's updated_at boilerplate is
     dropped (triggers/ covers it), anything else goes to triggers/90_<schema>_adopted.sql."""
     kept, moved, dropped = [], [], []
-    for statement in schema_file.statements:
+    for statement in server.statements_of(schema):
         if statement.kind not in PRO_ONLY_KINDS:
             kept.append(statement)
         elif statement.kind in ("create function", "create trigger") and _BOILERPLATE.search(statement.code):
             dropped.append(statement.kind.split()[1])
         else:
             moved.append(statement)
+    where = ", ".join(f.path for f in server.files_of(schema))
     if dropped:
-        result.notes.append(f"{schema_file.path}: the doc's updated_at {dropped.count('function')} function(s) and"
+        result.notes.append(f"{where}: the doc's updated_at {dropped.count('function')} function(s) and"
                             f" {dropped.count('trigger')} trigger(s) removed: triggers/ covers every table with"
                             " updated_at, under the same names")
     if moved:
-        target = f"triggers/90_{schema_file.schema}_adopted.sql"
-        header = (f"-- Moved from {schema_file.path} when the server was adopted (Atlas without Pro does not\n"
+        target = f"triggers/90_{schema}_adopted.sql"
+        header = (f"-- Moved from {where} when the server was adopted (Atlas without Pro does not\n"
                   "-- manage these). Applied after every apply by scripts/apply-triggers.sh: keep it safe to run\n"
                   "-- again (CREATE OR REPLACE, IF NOT EXISTS).\n")
         (project / "triggers").mkdir(exist_ok=True)
         (project / target).write_text(header + "".join(_rerunnable(s) for s in moved).lstrip("\n") + "\n")
-        result.notes.append(f"{schema_file.path}: {len(moved)} function/trigger statement(s) moved to {target}")
+        result.notes.append(f"{where}: {len(moved)} function/trigger statement(s) moved to {target}")
         if any(s.kind == "do" for s in moved):
             result.review.append(f"{target}: holds a DO block; make sure it is safe to run again")
     return kept
@@ -194,7 +312,7 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
     generated_indexes = {index.name for table in better_auth.auth_tables(plugins, teams) for index in table.indexes}
     theirs = server.auth_columns()
     custom: list[str] = []
-    for statement in server.auth_file.statements:
+    for statement in server.statements_of("auth"):
         if statement.kind == "create table":
             table = sql_text.qualified_name_after(statement, "table")[1]
             if table not in model:
@@ -207,7 +325,8 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
                 result.notes.append(f"index {name[1]}: yours, moved to {AUTH_CUSTOM}")
         elif statement.kind not in ("create schema", ""):
             custom.append(statement.text.strip() + "\n")
-            result.review.append(f"{server.auth_file.path}: a {statement.kind} statement moved to {AUTH_CUSTOM}")
+            result.review.append(f"{server.auth_file.path if server.auth_file else 'auth'}: a {statement.kind}"
+                                 f" statement moved to {AUTH_CUSTOM}")
     for table, columns in theirs.items():
         if table not in model:
             continue
@@ -245,6 +364,31 @@ def _same_type(theirs: str, ours: str) -> bool:
 # ---- the old atlas.hcl ---------------------------------------------------------------------------
 
 
+def _report_schemas_list(server, answers: dict, result: Adoption) -> None:
+    """How atlas.hcl's `schemas` list changed: what Atlas manages now that it did not, and why
+    each schema it no longer manages is left alone."""
+    before = server.listed_schemas()
+    if not before:
+        return  # no atlas.hcl, or one without a list
+    now = schema_names(answers.get("domains"), bool(answers.get("use_better_auth")))
+    added, removed = [s for s in now if s not in before], [s for s in before if s not in now]
+    if not added and not removed:
+        return
+    result.notes.append(f"atlas.hcl: schemas = {hcl_list(before)} before, {hcl_list(now)} now")
+    for schema in added:
+        why = "your schema files define it" if schema in server.schemas else (
+            "Better Auth's tables" if schema == "auth" else "a domain you added")
+        result.notes.append(f"  {schema}: now managed ({why}); the first apply creates what the database lacks there")
+    for schema in removed:
+        if schema == "auth" and "auth" not in now:
+            why = "you answered no Better Auth"
+        elif schema not in server.schemas:
+            why = "no schema file defines anything in it, so Atlas planned it empty"
+        else:
+            why = "not among the answered domains"
+        result.review.append(f"atlas.hcl: schema {schema} is no longer listed ({why}): Atlas leaves it alone now")
+
+
 def _without_strings(expression: str) -> str:
     """An HCL expression with its string literals elided: a setting may hold a password."""
     return re.sub(r'"(?:[^"\\]|\\.)*"', '"…"', expression)
@@ -277,7 +421,7 @@ def report_text(adoption: Adoption) -> str:
         lines.append(f"  (an earlier run had made {adoption.resumed} of these moves, not committed yet: the files"
                      " are written again from the last commit)")
     if adoption.moves:
-        lines.append("  Moved (git mv, staged alone):")
+        lines.append("  Moved (staged alone, as renames):")
         lines += [f"    {old} -> {new}" for old, new in adoption.moves]
     lines += [f"  {note}" for note in adoption.notes]
     if adoption.additions:

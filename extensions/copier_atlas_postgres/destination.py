@@ -57,13 +57,15 @@ def compose_file(dst: object) -> str:
 
 
 def convention_server(dst: object):
-    """The hand-made convention-doc server in DST (a handmade_server.ConventionServer), or None."""
+    """The hand-made server in DST (a handmade_server.ConventionServer: atlas.hcl and schemas/*.sql,
+    or schema files alone), or None. ValueError when its atlas.hcl cannot be read."""
     dst = Path(str(dst))
-    if is_generated(dst) or not (dst / "atlas.hcl").is_file():
+    if is_generated(dst) or not any((dst / "schemas").glob("*.sql")):
         return None
-    from . import handmade_server  # only a destination with atlas.hcl needs the SQL and HCL readers
+    from . import handmade_server  # only a destination with schema files needs the SQL and HCL readers
 
-    return handmade_server.read_convention_server(dst, (dst / "atlas.hcl").read_text())
+    hcl = dst / "atlas.hcl"
+    return handmade_server.read_convention_server(dst, hcl.read_text() if hcl.is_file() else None)
 
 
 _answers_cache: dict[tuple, dict] = {}
@@ -73,7 +75,7 @@ def existing_answers(dst: object) -> dict:
     """Answer defaults from a hand-made convention-doc server in DST (empty for any other folder).
     Only values that pass the question's own rule are offered."""
     dst = Path(str(dst))
-    if not (dst / "atlas.hcl").is_file():
+    if not any((dst / "schemas").glob("*.sql")):
         return {}
     key = (str(dst.resolve()), _signature(dst))
     if key not in _answers_cache:
@@ -82,9 +84,10 @@ def existing_answers(dst: object) -> dict:
         except ValueError:  # an unreadable atlas.hcl: the copy is refused before any question
             server = None
         found = server.answers() if server else {}
-        from .answers import RULES
+        from .answers import RULES, answer_error
 
-        _answers_cache[key] = {k: v for k, v in found.items() if k not in RULES or not RULES[k](v)}
+        _answers_cache[key] = {k: v for k, v in found.items() if k not in RULES
+                               or not answer_error(v, k, None, found.get("adopted_domains"))}
     return _answers_cache[key]
 
 
@@ -99,18 +102,35 @@ def _signature(dst: Path) -> tuple:
 def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
     """Why `copier copy` into DST would replace or break the app's files (one line each, with the
     way out), or [] when it can go ahead. Nothing is written when this is not empty."""
+    return copy_refusal(dst, overwrite)[0]
+
+
+def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[str]]:
+    """copy_problems, and the shell commands that put a database schema the template cannot adopt
+    as it is into the layout it adopts (server_layout.py; [] when there is none to print)."""
     dst = Path(str(dst))
     if (dst / COPY_STARTED).is_file() and (lock := stale_index_lock(dst)):
-        return [lock_advice(lock)]  # an interrupted copy cannot be undone while git is locked
+        return [lock_advice(lock)], []  # an interrupted copy cannot be undone while git is locked
     clear_interrupted_copy(dst)
     if is_generated(dst) and copier_operation() == "copy" and \
             git(dst, "ls-files", "--error-unmatch", "--", ANSWERS_FILE, check=False).returncode == 0:
         return [f"{ANSWERS_FILE}: this folder is generated and committed; copying again would write over"
-                f" your edits. Template changes come with: copier update --trust --defaults {dst}"]
+                f" your edits. Template changes come with: copier update --trust --defaults {dst}"], []
     if not dst.is_dir() or is_generated(dst):
-        return []
-    problems = []
+        return [], []
+    from . import server_layout
+
+    problems, commands, server = [], [], None
+    try:
+        layout = server_layout.read_layout(dst)
+        if not layout.problems:
+            server = convention_server(dst)
+    except ValueError as error:  # atlas.hcl: its dev database and settings would be lost: refuse
+        return [f"atlas.hcl: {error}; it cannot be read, so adopting it would lose its settings: fix it,"
+                " then copy again"], []
     for pattern in TEMPLATE_FILES:
+        if server is not None and pattern.startswith("schemas/"):
+            continue  # the team's schema files: adoption moves them
         for path in sorted(dst.glob(pattern)):
             rel = path.relative_to(dst).as_posix()
             if path.is_file() or any(path.iterdir()):
@@ -125,33 +145,29 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
                 raise ValueError("not a JSON object")
         except ValueError as error:
             problems.append(f"package.json: not valid JSON ({error}); fix it, then copy again")
-    if (dst / "atlas.hcl").is_file():
-        try:
-            server = convention_server(dst)
-        except ValueError as error:  # its dev database and settings would be lost: refuse
-            return [*problems, f"atlas.hcl: {error}; it cannot be read, so adopting it would lose its"
-                               " settings: fix it, then copy again"]
-        if server is None:
-            problems.append("atlas.hcl: exists, but schemas/ is not the convention doc's layout"
-                            " (schemas/<name>.sql, unnumbered); move atlas.hcl away or adopt by hand")
-        else:
-            problems += _adoption_problems(dst, [f.path for f in server.files], overwrite)
-    return problems
+    problems += layout.problems
+    commands = layout.commands(dst)
+    if server is not None:
+        problems += server.name_problems() + server.list_problems() + server.load_plan().problems
+        problems += _adoption_problems(dst, [f.path for f in server.files], overwrite)
+    return problems, commands
 
 
 def _adoption_problems(dst: Path, schema_files: list[str], overwrite: bool) -> list[str]:
     problems = []
+    hcl = ["atlas.hcl"] if (dst / "atlas.hcl").is_file() else []
     if not overwrite:
-        problems.append("atlas.hcl: a server built from the convention doc; to adopt it, run the same"
-                        " command with --overwrite (the new atlas.hcl replaces it; what the old one"
-                        " set that the template does not is listed after the copy)")
-    status = git(dst, "status", "--porcelain", "--", "atlas.hcl", "schemas", check=False)
-    tracked = git(dst, "ls-files", "--error-unmatch", "atlas.hcl", *schema_files, check=False)
+        replaced = "the new atlas.hcl replaces it; what the old one set that the template does not is" \
+                   " listed after the copy" if hcl else "its schema files move onto the template's names"
+        problems.append(f"{(hcl or ['schemas/'])[0]}: a server built by hand (the convention doc's layout); to"
+                        f" adopt it, run the same command with --overwrite ({replaced})")
+    status = git(dst, "status", "--porcelain", "--", *hcl, "schemas", check=False)
+    tracked = git(dst, "ls-files", "--error-unmatch", *hcl, *schema_files, check=False)
     if status.returncode or tracked.returncode:
-        problems.append("atlas.hcl, schemas/: adopting moves them with `git mv`; put the server in git"
-                        " and commit them first")
+        problems.append(f"{', '.join([*hcl, 'schemas/'])}: adopting moves them with `git mv`; put the server in"
+                        " git and commit them first")
     elif status.stdout.strip():
-        problems.append("atlas.hcl, schemas/: uncommitted changes; commit them first (adoption moves"
+        problems.append(f"{', '.join([*hcl, 'schemas/'])}: uncommitted changes; commit them first (adoption moves"
                         " the files with their history)")
     return problems
 
@@ -216,13 +232,19 @@ def mark_copy_started(dst: object) -> str:
 
 def refuse_copy_problems(dst: object, overwrite: bool = False) -> str:
     """copier.yml's first check: stop with one clear message (exit 1, nothing written) or return ''."""
-    problems = copy_problems(dst, overwrite)
+    problems, commands = copy_refusal(dst, overwrite)
     if not problems:
         return ""
     from copier.errors import UserMessageError
 
-    raise UserMessageError("\n".join([f"Nothing was written: copying into {dst} would replace your files.",
-                                      *(f"  - {line}" for line in problems)]))
+    lines = [f"Nothing was written: copying into {dst} would replace your files or leave them out of Atlas.",
+             *(f"  - {line}" for line in problems)]
+    if commands:
+        lines += ["These commands put them where the template adopts them (git mv keeps their history; point",
+                  "whatever else reads them, such as sqlc or a compose init script, at the new paths); run",
+                  "them, then copy again with --overwrite (README, \"A server that already exists\"):",
+                  *(f"    {command}" for command in commands)]
+    raise UserMessageError("\n".join(lines))
 
 
 def refuse_given_answers(data: object, dst: object) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
+
+from .answers import PG_RESERVED
 
 
 def postgres_url(user: str, password: str, port: object, database: str, host: str = "localhost") -> str:
@@ -20,6 +23,14 @@ def hcl_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     escaped = escaped.replace("\t", "\\t").replace("${", "$${").replace("%{", "%%{")
     return f'"{escaped}"'
+
+
+def sql_identifier(name: str) -> str:
+    """NAME as SQL writes it: bare when PostgreSQL reads it back unchanged, else quoted (a domain a
+    hand-made server already had may be a reserved word: "user")."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in PG_RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def dotenv_value(value: str) -> str:

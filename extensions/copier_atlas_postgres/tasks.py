@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from . import shared_files
-from .git import committed, lock_advice, stale_index_lock
+from .git import committed, git, lock_advice, stale_index_lock
 from .layout import ANSWERS_FILE, COPY_STARTED
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
@@ -48,9 +48,10 @@ def auth_config_note(project: Path, path: str) -> str:
 
 def after_copy(project: Path, app_auth_config: str = "") -> int:
     # Adoption (and the modules it needs) only where the last commit holds a hand-made server: its
-    # atlas.hcl and no answers file. It starts from that commit, so running the copy again, or
+    # schema files and no answers file. It starts from that commit, so running the copy again, or
     # after a kill, finishes the same adoption.
-    if committed(project, "atlas.hcl") is not None and committed(project, ANSWERS_FILE) is None:
+    if committed(project, ANSWERS_FILE) is None and ".sql\0" in git(
+            project, "ls-tree", "-z", "--name-only", "HEAD", "schemas/", check=False).stdout:
         if lock := stale_index_lock(project):
             say(f"Adoption not started: {lock_advice(lock)}")
             return 1
