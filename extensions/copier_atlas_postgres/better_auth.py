@@ -23,12 +23,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import AUTH_SCHEMA_FILE
 from .sql_text import quote_identifier
 
 SCHEMA = "auth"
 DATA_DIR = Path(__file__).parent / "data" / "better_auth"
 # The option of the organization plugin that adds tables: its schema is stored under this id.
 TEAMS_VARIANT = "organization+teams"
+# How schemas/00_auth.sql starts once `npm run auth:generate` (scripts/auth-schema.mjs) wrote it from
+# the app's auth config: from then on the file is the command's, and copier leaves it alone.
+GENERATED_MARK = "-- Better Auth tables written by `npm run auth:generate`"
+# What compiles a TypeScript auth config for `npm run auth:generate` and `auth:check` (a dependency
+# the template adds, pinned like the Better Auth set).
+TYPESCRIPT_COMPILER_PACKAGES = {"esbuild": "0.28.2"}
 
 
 @dataclass(frozen=True)
@@ -269,6 +276,12 @@ def npm_dependencies(plugins: Iterable[str]) -> dict[str, str]:
     return {name: release.packages[name] for name in sorted(names)}
 
 
+def server_dependencies(plugins: Iterable[str]) -> dict[str, str]:
+    """What the template adds to package.json's dependencies: npm_dependencies() and what compiles a
+    TypeScript auth config for `npm run auth:generate` / `auth:check`, sorted by name."""
+    return dict(sorted({**npm_dependencies(plugins), **TYPESCRIPT_COMPILER_PACKAGES}.items()))
+
+
 def _additions(schema: PluginSchema) -> dict[str, set[str]]:
     added: dict[str, set[str]] = {}
     for table, column in schema.columns:
@@ -295,3 +308,12 @@ def detect_plugins(columns_by_table: dict[str, set[str]]) -> tuple[list[str], bo
     teams = "organization" in found and any(present(r.schemas[TEAMS_VARIANT]) for r in RELEASES
                                             if TEAMS_VARIANT in r.schemas)
     return found, teams
+
+
+def written_by_auth_generate(project) -> bool:
+    """Whether the project's schemas/00_auth.sql is the one `npm run auth:generate` wrote."""
+    try:
+        with open(Path(project) / AUTH_SCHEMA_FILE, encoding="utf-8") as file:
+            return file.readline().startswith(GENERATED_MARK)
+    except (OSError, UnicodeDecodeError):
+        return False
