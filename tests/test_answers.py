@@ -157,9 +157,10 @@ def test_every_free_text_question_has_a_validator():
     # better_auth_plugins has its own rule: extensions/better_auth.py plugins_error (tested there).
     validated = {k for k, v in questions.items() if "validator" in v} - {"better_auth_plugins"}
     assert validated == set(RULES)
-    for name in validated:  # answer_error(value, question[, destination])
-        assert questions[name]["validator"] in (f"{{{{ {name} | answer_error('{name}') }}}}",
-                                                f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path) }}}}")
+    for name in validated:  # answer_error(value, question[, destination[, adopted_domains]])
+        assert questions[name]["validator"] in (
+            f"{{{{ {name} | answer_error('{name}') }}}}", f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path) }}}}",
+            f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path, adopted_domains | default([])) }}}}")
     unvalidated = set(questions) - validated
     for name in unvalidated:  # only closed questions may go without a validator
         assert questions[name]["type"] == "bool" or "choices" in questions[name], name

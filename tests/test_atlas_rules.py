@@ -11,7 +11,7 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from tests.helpers import MATRIX, schema_files
+from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, schema_files
 
 # atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",
@@ -91,7 +91,7 @@ def test_envs_schemas_and_urls(render, answers):
     # The planning database: $ATLAS_DEV_URL when set, else the generated default.
     local = parsed["locals"]
     assert local["dev_database"] == '${getenv("ATLAS_DEV_URL") != "" ? getenv("ATLAS_DEV_URL") : local.scratch_database}'
-    if answers.get("dev_database", "docker") == "docker":
+    if answers.get("dev_database", DEFAULT_DEV_DATABASE) == "docker":
         assert local["scratch_database"] == f"docker://postgres/{answers.get('postgres_version', '17')}/dev"
     else:  # an empty scratch database on the local server, never the real one
         scratch = urlsplit(local["scratch_database"])

@@ -204,7 +204,8 @@ def test_interactive_prompt_refuses_then_accepts(template_dir, tmp_path):
     assert recorded["better_auth_plugins"] == []
     assert recorded["db_password"] == "p@ss/w${x}%{y}"
     assert (recorded["project_slug"], recorded["db_name"], recorded["db_user"]) == ("typed", "typed", "typed_owner")
-    assert '"127.0.0.1:6543:5432"' in (destination / "compose.yaml").read_text()
+    assert recorded["dev_database"] == "embedded"  # the default, chosen with Enter
+    assert "@localhost:6543/typed?" in (destination / "atlas.hcl").read_text()
     assert sorted(p.name for p in (destination / "schemas").glob("20_*")) == ["20_asset.sql", "20_portfolio.sql"]
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helpers import MATRIX
+from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX
 
 # Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
 ATLAS_COMMANDS = {
@@ -51,7 +51,7 @@ def commands(script: str) -> list[list[str]]:
     return [shlex.split(part) for part in script.split("&&")]
 
 
-@pytest.mark.parametrize("answers", [a for a in MATRIX if a.values[0].get("dev_database", "docker") == "docker"])
+@pytest.mark.parametrize("answers", [a for a in MATRIX if a.values[0].get("dev_database", DEFAULT_DEV_DATABASE) == "docker"])
 def test_compose_file(render, answers):
     project = render(**answers)
     compose = project / "compose.yaml"
@@ -70,7 +70,7 @@ def test_compose_file(render, answers):
 
 
 def test_postgres_18_mounts_its_new_data_dir(render):
-    spec = yaml.safe_load((render(postgres_version="18") / "compose.yaml").read_text())
+    spec = yaml.safe_load((render(postgres_version="18", dev_database="docker") / "compose.yaml").read_text())
     assert spec["services"]["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql"]
 
 
@@ -81,10 +81,10 @@ def test_package_json_scripts(render, answers):
     scripts = package["scripts"]
     path = answers.get("production_path", "declarative")
     free = not answers.get("atlas_pro", False)
-    docker = answers.get("dev_database", "docker") == "docker"
+    dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
-    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if docker else set()) | (
-        {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check"} if auth else set())
+    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if dev_database != "local" else set()) | (
+        {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
     assert set(scripts) == PATH_SCRIPTS[path] | helpers
     for name, script in scripts.items():
         argv = commands(script)
@@ -103,9 +103,15 @@ def test_package_json_scripts(render, answers):
             assert argv == ["copier", "update", "--trust", "--defaults", "."], name
         elif name in ("domain:add", "db:check"):  # scripts of the project's own
             assert argv[0] == "sh" and (project / argv[1]).is_file(), name
+        elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server
+            assert argv == ["node", "scripts/dev-postgres.mjs", name.split(":")[1]], name
+            assert (project / argv[1]).is_file(), name
         elif name in ("auth:generate", "auth:check"):  # the config the template wrote
             assert argv == ["node", "scripts/auth-schema.mjs", name.split(":")[1], "src/auth.ts"], name
             assert (project / argv[1]).is_file() and (project / argv[3]).is_file(), name
+        elif name == "auth:try":  # npm appends `-- EMAIL [PASSWORD]`
+            assert argv == ["node", "scripts/auth-try.mjs", "src/auth.ts"], name
+            assert (project / argv[1]).is_file() and (project / argv[2]).is_file(), name
         else:
             assert argv[:2] == ["docker", "compose"], name
     if path == "versioned":

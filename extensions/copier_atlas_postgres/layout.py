@@ -19,11 +19,16 @@ AUTH_CONFIG_PLACES = tuple(
 )
 # Files the template shares with the app: it merges its part (.copier/) into them.
 SHARED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
+# Better Auth's tables: written by copier from the answers, or by `npm run auth:generate` from the
+# app's auth config (better_auth.written_by_auth_generate says which).
+AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
 # Paths the template writes whole (not merged): a copy refuses to start where one exists.
 # tests/test_existing_server.py checks this list against what the template really writes.
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",
-                  "scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt",
-                  "schemas/00_auth.sql", "schemas/10_public.sql", "schemas/20_*.sql")
+                  "scripts/db-check.sh", "scripts/db-check.sql", "scripts/auth-schema.mjs", "scripts/auth-config.mjs",
+                  "scripts/auth-try.mjs", "scripts/dev-postgres.mjs",
+                  "scripts/node-psql.mjs", "db-check-waivers.txt",
+                  AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
 WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
            "src/auth.ts", "schemas/01_auth_custom.sql")
@@ -31,3 +36,17 @@ WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_F
 COPY_STARTED = ".copier-copy-started"
 # The template's schema files are numbered (00_auth.sql, 20_<domain>.sql); the convention doc's are not.
 NUMBERED = re.compile(r"\d+_")
+# The template's files in schemas/, in load order: Better Auth's (generated), the team's own auth
+# columns, public, then one per domain.
+AUTH_FILE = "00_auth.sql"
+AUTH_CUSTOM_FILE = "01_auth_custom.sql"
+PUBLIC_FILE = "10_public.sql"
+
+
+def domain_file(domain: str) -> str:
+    return f"20_{domain}.sql"
+
+
+def schema_file_name(schema: str) -> str:
+    """The file of schemas/ that holds the team's statements of SCHEMA (auth: their own columns)."""
+    return {"auth": AUTH_CUSTOM_FILE, "public": PUBLIC_FILE}.get(schema) or domain_file(schema)

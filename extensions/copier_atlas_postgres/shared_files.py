@@ -5,7 +5,7 @@ template never writes them whole. It renders its part into `.copier/` (template-
 copier like any generated file), and after `copier copy` and every `copier update`
 (tasks.py after-copy, after-update) this module merges that part into the app's files:
 
-* package.json: the template's `scripts` and `dependencies` entries. Only those two objects are
+* package.json: the template's `scripts`, `dependencies` and `devDependencies` entries. Only those objects are
   rewritten (with the file's own indentation); every other key, and the bytes around them, stay.
 * .gitignore: missing lines are added; nothing is removed.
 * .env and .env.example: the template's keys (database settings, Better Auth) are added when
@@ -50,7 +50,7 @@ FRAGMENT_FILES = (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT)
 # The fragments as last merged into the shared files (written by this module after a merge that
 # completed, never by copier): the base of the next merge.
 MERGE_BASE = FRAGMENTS / "merge-base.json"
-PACKAGE_SECTIONS = ("scripts", "dependencies")
+PACKAGE_SECTIONS = ("scripts", "dependencies", "devDependencies")
 # Per-machine secrets: generated once in .env, a placeholder in .env.example, never rewritten.
 SECRET_KEYS = frozenset({"BETTER_AUTH_SECRET"})
 

