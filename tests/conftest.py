@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -144,17 +145,27 @@ def template_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def render(copie_session, template_dir):
-    """Render the template once per distinct set of answers (real copier, via pytest-copie)."""
+def render(copie_session, template_dir, tmp_path_factory):
+    """Render the template once per distinct set of answers (real copier, via pytest-copie), for
+    the whole run: pytest-xdist's workers share their renders through a folder of this run. Tests
+    read a render, or copy it before they change anything."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "renders"
+    shared.mkdir(exist_ok=True)
     rendered: dict[str, Path] = {}
 
     def _render(**answers) -> Path:
         data = {**BASE_ANSWERS, **answers}
         key = json.dumps(data, sort_keys=True)
         if key not in rendered:
-            result = copie_session.copy(extra_answers=data, template_dir=template_dir)
-            assert result.exit_code == 0, result.exception
-            rendered[key] = result.project_dir
+            target = shared / hashlib.sha256(key.encode()).hexdigest()[:16]
+            with open(f"{target}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not target.is_dir():
+                    result = copie_session.copy(extra_answers=data, template_dir=template_dir)
+                    assert result.exit_code == 0, result.exception
+                    result.project_dir.rename(target)  # whole, or not at all
+            rendered[key] = target
         return rendered[key]
 
     return _render

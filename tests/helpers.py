@@ -279,13 +279,13 @@ def copy_in_process(cwd: Path, template: Path, destination: str, answers: dict, 
                             vcs_ref=ref, overwrite=overwrite)
 
 
-def update_in_process(mono: Path, slug: str, answers: dict | None = None) -> None:
-    """`copier update --trust --defaults apps/<slug>/server [--data ...]` from the monorepo root,
-    through copier's API in this process, as copy_in_process (a failure, the update guard's exit 1
-    included, raises)."""
+def update_in_process(mono: Path, slug: str, answers: dict | None = None, conflict: str = "inline") -> None:
+    """`copier update --trust --defaults [--conflict CONFLICT] apps/<slug>/server [--data ...]` from
+    the monorepo root, through copier's API in this process, as copy_in_process (a failure raises:
+    the update guard's exit 1 as copier's TaskError, whose returncode is the CLI's exit status)."""
     with working_directory(mono):
         copier_api.run_update(f"apps/{slug}/server", data=cli_data(answers or {}), defaults=True, unsafe=True,
-                              overwrite=True)
+                              overwrite=True, conflict=conflict)
 
 
 def generate(template: Path, mono: Path, folder: str, domains: list[str], ref: str = "v1.0.0", **answers) -> Path:

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from copier.errors import TaskError, UserMessageError
 
-from tests.helpers import COPIER, V2_README, commit_all, copy_in_process, generate, git, git_init, update, update_in_process
+from tests.helpers import COPIER, V2_README, commit_all, copy_in_process, generate, git, git_init, update_in_process
 
 DATA = Path(__file__).parent / "data"
 ADOPT = ["copy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v1.0.0"]
@@ -55,7 +56,7 @@ def kill_when(argv: list[str], cwd: Path, ready, sig: int) -> None:
     while not ready():
         assert process.poll() is None, "the command ended before the point it was to be killed at"
         assert time.monotonic() < deadline, "the point to kill at never came"
-        time.sleep(0.001)
+        time.sleep(0.005)
     os.killpg(process.pid, sig)
     process.wait(timeout=60)
 
@@ -105,7 +106,7 @@ def test_adoption_killed_after_its_first_move_converges_when_run_again(template_
 # ---- state that went missing or a merge that did not finish ------------------------------------
 
 
-def test_deleted_copier_folder_is_rebuilt_and_the_guard_still_keeps_edited_files(template_repo, mono):
+def test_deleted_copier_folder_is_rebuilt_and_the_guard_still_keeps_edited_files(template_repo, mono, capfd):
     server = generate(template_repo, mono, "shop", ["asset", "portfolio"])
     domain = server / "schemas" / "20_asset.sql"
     domain.write_text(domain.read_text() + "\nCREATE TABLE asset.holding (id uuid PRIMARY KEY);\n")
@@ -113,13 +114,16 @@ def test_deleted_copier_folder_is_rebuilt_and_the_guard_still_keeps_edited_files
     commit_all(mono, "the team's table; .copier/ deleted")
     theirs = domain.read_bytes()
 
-    result = update(mono, "shop", "--data", "domains=[portfolio]")
+    capfd.readouterr()
+    with pytest.raises(TaskError) as failed:
+        update_in_process(mono, "shop", {"domains": ["portfolio"]})
+    stderr = capfd.readouterr().err
 
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "KEPT" in result.stderr and "apps/shop/server/schemas/20_asset.sql" in result.stderr
+    assert failed.value.returncode == 1
+    assert "KEPT" in stderr and "apps/shop/server/schemas/20_asset.sql" in stderr
     assert domain.read_bytes() == theirs and (server / "triggers" / "20_asset.sql").is_file()
     assert ".copier/package.fragment.json, .copier/env.fragment, .copier/gitignore.fragment: missing, written" \
-           " again from the template" in result.stderr
+           " again from the template" in stderr
     assert json.loads((server / ".copier" / "package.fragment.json").read_text())["scripts"]["schema:apply"]
 
 
@@ -130,8 +134,10 @@ def test_an_unfinished_shared_file_merge_is_finished_by_the_next_run(template_re
     package.write_text(good + "}\n")  # invalid JSON: the merge stops
     commit_all(mono, "a broken package.json")
 
-    failed = update(mono, "shop", "--data", "db_port=5440")
-    assert failed.returncode == 1 and "Shared files not merged" in failed.stderr, failed.stderr
+    capfd.readouterr()
+    with pytest.raises(TaskError) as failed:
+        update_in_process(mono, "shop", {"db_port": "5440"})
+    assert failed.value.returncode == 1 and "Shared files not merged" in capfd.readouterr().err
     assert ":5432/" in (server / ".env").read_text()  # not merged yet
 
     package.write_text(good)  # the team fixes it and commits, as the message says
@@ -219,18 +225,18 @@ def clean_update(template_repo, tmp_path_factory) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT], ids=["SIGINT"])
-def test_update_killed_midway_recovers_with_the_documented_command(template_repo, tmp_path, clean_update, sig):
+def test_update_killed_midway_recovers_with_the_documented_command(template_repo, tmp_path, clean_update, sig, capfd):
     mono = tmp_path / "killed"
     server = project_with_a_team_table(template_repo, mono)
     readme = server / "DATABASE.md"
     command = [*COPIER, "update", "--trust", "--defaults", "apps/shop/server"]
     kill_when(command, mono, lambda: V2_README in readme.read_text(), sig)
-    assert update(mono, "shop").returncode != 0  # copier refuses the half-updated folder
+    with pytest.raises(UserMessageError, match="dirty"):  # copier refuses the half-updated folder
+        update_in_process(mono, "shop")
 
     subprocess.run(["sh", "-c", interrupted_section_command(server)], cwd=server, check=True)
-    result = update(mono, "shop")
+    update_in_process(mono, "shop")  # raises unless it succeeds
 
-    assert result.returncode == 0, result.stderr
     assert project_files(server) == clean_update
     assert "CREATE TABLE asset.holding" in (server / "schemas" / "20_asset.sql").read_text()
 

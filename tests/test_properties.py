@@ -26,7 +26,7 @@ from copier_atlas_postgres.answers import answer_error
 from copier_atlas_postgres.rendering import hcl_string, postgres_url
 from tests.helpers import load_schemas
 
-RENDER_EXAMPLES = 20
+RENDER_EXAMPLES = 10
 PURE_EXAMPLES = 300
 settings.register_profile(
     # No "explain" phase: it re-renders the project hundreds of times after a failure.
