@@ -12,8 +12,6 @@ import unicodedata
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
-from .layout import ANSWERS_FILE
-
 # PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
 PG_RESERVED: frozenset[str] = frozenset(
     (Path(__file__).parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
@@ -230,25 +228,9 @@ def folder_slug_error(value: object, destination: object) -> Problem | str:
             f"{shown}: the folder is {folder!r}", f"use {folder!r}, the folder's name")
 
 
-def adoption_domains_error(value: object, destination: object) -> Problem | str:
-    """Adopting a hand-made server: every schema its files define stays a domain (else Atlas would
-    stop managing it, and a later domain:add would write a second file for it)."""
-    if not destination:
-        return ""
-    from .destination import existing_answers
-
-    theirs = existing_answers(destination).get("adopted_domains") or []
-    missing = [name for name in theirs if name not in value]
-    if not missing:
-        return ""
-    listed = ", ".join(missing)
-    return (f"keep {listed}: your schemas/ files define {'it' if len(missing) == 1 else 'them'}",
-            f"keep {listed} (your schema files)", "keep every schema your files define")
-
-
-# Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path).
-DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {
-    "project_slug": folder_slug_error, "domains": adoption_domains_error}
+# Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path); what the
+# destination's files say (the schemas a hand-made server defines) is destination.py's.
+DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {"project_slug": folder_slug_error}
 
 
 def adopted_list(value: object) -> list[str]:
@@ -274,44 +256,3 @@ def answer_error(value: object, question: str, destination: object = None, adopt
     if not problem and question in DESTINATION_RULES:
         problem = DESTINATION_RULES[question](value, destination)
     return fit(question, problem)
-
-
-def given_answer_error(data: object, destination: object = None) -> str:
-    """The first answer given on the command line (`--data`) that breaks its question's rule, as
-    the one line copier shows for a typed answer ('' when all are fine). copier checks `--data`
-    answers too, but shows a traceback."""
-    import yaml  # copier's own dependency
-
-    data = dict(data or {})
-    for question, value in data.items():
-        if question not in RULES:
-            continue
-        if question == "domains" and isinstance(value, str):  # a YAML question: copier parses it later
-            try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError:
-                return f"Validation error for question 'domains': {fit('domains', domains_error(None))}"
-        adopted = given_adopted_domains(data, destination) if question == "domains" else None
-        if message := answer_error(value, question, destination, adopted):
-            return f"Validation error for question '{question}': {message}"
-    return ""
-
-
-def given_adopted_domains(data: dict, destination: object) -> list[str]:
-    """The adopted_domains answer a run with DATA into DESTINATION will have: given (an update renders
-    the project's last answers again), recorded in the project's answers file, or what a hand-made
-    server's files define."""
-    if "adopted_domains" in data:
-        return adopted_list(data["adopted_domains"])
-    answers = Path(str(destination or "")) / ANSWERS_FILE
-    if destination and answers.is_file():
-        import yaml  # copier's own dependency
-
-        try:
-            recorded = yaml.safe_load(answers.read_text())
-        except yaml.YAMLError:
-            return []
-        return adopted_list(recorded.get("adopted_domains") if isinstance(recorded, dict) else None)
-    from .destination import existing_answers
-
-    return adopted_list(existing_answers(destination).get("adopted_domains")) if destination else []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import answers
 from .git import git, lock_advice, stale_index_lock
 from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, COPY_STARTED, SHARED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES, WRITTEN
 
@@ -84,10 +85,8 @@ def existing_answers(dst: object) -> dict:
         except ValueError:  # an unreadable atlas.hcl: the copy is refused before any question
             server = None
         found = server.answers() if server else {}
-        from .answers import RULES, answer_error
-
-        _answers_cache[key] = {k: v for k, v in found.items() if k not in RULES
-                               or not answer_error(v, k, None, found.get("adopted_domains"))}
+        _answers_cache[key] = {k: v for k, v in found.items() if k not in answers.RULES
+                               or not answers.answer_error(v, k, None, found.get("adopted_domains"))}
     return _answers_cache[key]
 
 
@@ -250,10 +249,71 @@ def refuse_copy_problems(dst: object, overwrite: bool = False) -> str:
 def refuse_given_answers(data: object, dst: object) -> str:
     """copier.yml's check of the answers given with `--data`: a bad one stops the run in one line
     (exit 1, nothing written), before any question; '' when all are fine."""
-    from .answers import given_answer_error
-
     if message := given_answer_error(data, dst):
         from copier.errors import UserMessageError
 
         raise UserMessageError(message)
     return ""
+
+
+# ---- the answers' rules that depend on what the destination already holds ----------------------
+
+
+def answer_error(value: object, question: str, dst: object = None, adopted_domains: object = None) -> str:
+    """copier.yml's validators: answers.py's rule for QUESTION, then, adopting a hand-made server,
+    the rule that every schema its files define stays a domain ('' if fine)."""
+    message = answers.answer_error(value, question, dst, adopted_domains)
+    if not message and question == "domains" and dst and isinstance(value, list):
+        message = answers.fit(question, adoption_domains_error(value, dst))
+    return message
+
+
+def adoption_domains_error(value: list, dst: object) -> answers.Problem | str:
+    """Adopting a hand-made server: every schema its files define stays a domain (else Atlas would
+    stop managing it, and a later domain:add would write a second file for it)."""
+    theirs = existing_answers(dst).get("adopted_domains") or []
+    missing = [name for name in theirs if name not in value]
+    if not missing:
+        return ""
+    listed = ", ".join(missing)
+    return (f"keep {listed}: your schemas/ files define {'it' if len(missing) == 1 else 'them'}",
+            f"keep {listed} (your schema files)", "keep every schema your files define")
+
+
+def given_answer_error(data: object, dst: object = None) -> str:
+    """The first answer given on the command line (`--data`) that breaks its question's rule, as
+    the one line copier shows for a typed answer ('' when all are fine). copier checks `--data`
+    answers too, but shows a traceback."""
+    import yaml  # copier's own dependency
+
+    data = dict(data or {})
+    for question, value in data.items():
+        if question not in answers.RULES:
+            continue
+        if question == "domains" and isinstance(value, str):  # a YAML question: copier parses it later
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return f"Validation error for question 'domains': {answers.fit('domains', answers.domains_error(None))}"
+        adopted = given_adopted_domains(data, dst) if question == "domains" else None
+        if message := answer_error(value, question, dst, adopted):
+            return f"Validation error for question '{question}': {message}"
+    return ""
+
+
+def given_adopted_domains(data: dict, dst: object) -> list[str]:
+    """The adopted_domains answer a run with DATA into DST will have: given (an update renders the
+    project's last answers again), recorded in the project's answers file, or what a hand-made
+    server's files define."""
+    if "adopted_domains" in data:
+        return answers.adopted_list(data["adopted_domains"])
+    recorded_file = Path(str(dst or "")) / ANSWERS_FILE
+    if dst and recorded_file.is_file():
+        import yaml  # copier's own dependency
+
+        try:
+            recorded = yaml.safe_load(recorded_file.read_text())
+        except yaml.YAMLError:
+            return []
+        return answers.adopted_list(recorded.get("adopted_domains") if isinstance(recorded, dict) else None)
+    return answers.adopted_list(existing_answers(dst).get("adopted_domains")) if dst else []

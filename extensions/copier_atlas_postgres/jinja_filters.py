@@ -22,7 +22,7 @@ def _better_auth():
 
 FILTERS = {
     # answers
-    "answer_error": answers.answer_error,
+    "answer_error": destination.answer_error,
     "to_identifier": answers.to_identifier,
     "owner_role": answers.owner_role,
     "default_slug": answers.default_slug,
