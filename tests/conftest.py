@@ -3,7 +3,6 @@ repositories, Atlas, and the npm packages Better Auth needs. Helpers are in help
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
@@ -31,6 +30,7 @@ from tests.helpers import (
     git,
     git_init,
     load_maint_check,
+    npm_cache_locked,
     npm_cache_root,
     release_working_tree_as_v1,
     replace_once,
@@ -246,15 +246,6 @@ def upgrade_repo(tmp_path_factory) -> Path:
 # ---- npm: each pinned Better Auth release set and bun, installed once ----------
 _timings: list[str] = []
 BUN_VERSION = load_maint_check().BUN_VERSION  # the bun the end-to-end tests run the generated server with
-
-
-@contextlib.contextmanager
-def npm_cache_locked():
-    """One test process at a time installs into the npm cache (pytest-xdist runs two)."""
-    npm_cache_root().mkdir(parents=True, exist_ok=True)
-    with open(npm_cache_root() / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _require(tool: str) -> None:

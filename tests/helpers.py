@@ -4,6 +4,7 @@ and npm the way a user does. Fixtures are in conftest.py."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import os
 import pwd
@@ -348,6 +349,15 @@ def load_maint_check():
 def npm_cache_root() -> Path:
     root = os.environ.get("CAP_NPM_CACHE")
     return Path(root) if root else Path.home() / ".cache" / "copier-atlas-postgres" / "npm"
+
+
+@contextlib.contextmanager
+def npm_cache_locked():
+    """One test process at a time installs into the npm cache (pytest-xdist runs two)."""
+    npm_cache_root().mkdir(parents=True, exist_ok=True)
+    with open(npm_cache_root() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def server_env(database_url: str) -> dict[str, str]:

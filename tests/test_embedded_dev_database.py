@@ -15,8 +15,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import npm_cache_locked
-from tests.helpers import commit_all, copy_in_process, free_tcp_port, git_init, give_to, npm_cache_root, unprivileged_user
+from tests.helpers import (
+    commit_all,
+    copy_in_process,
+    free_tcp_port,
+    git_init,
+    give_to,
+    npm_cache_locked,
+    npm_cache_root,
+    unprivileged_user,
+)
 
 
 def database_url(server: Path) -> str:
