@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -99,8 +101,8 @@ def newcomer(template_dir, atlas) -> Newcomer:
 
 
 def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
-    """npm install, db:up (twice), schema:apply, db:check, db:down: nothing else installed. First,
-    the two ways db:up cannot work: its port taken, and root."""
+    """npm install, db:up (killed once, then twice), schema:apply, db:check, auth:try, db:down:
+    nothing else installed. First, the two ways db:up cannot work: its port taken, and root."""
     npm_install(newcomer)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", newcomer.port))
@@ -114,7 +116,21 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
                                  env={**newcomer.env, "HOME": os.environ["HOME"]})
         assert as_root.returncode != 0 and "PostgreSQL does not run as root" in as_root.stderr
 
+    # Killed while the first db:up builds the cluster: the next db:up starts that over and converges.
+    started = subprocess.Popen(["npm", "run", "--silent", "db:up"], cwd=newcomer.server, env=newcomer.env,
+                               user=newcomer.user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list((newcomer.server / ".postgres").glob("data.new-*")):
+        assert started.poll() is None and time.monotonic() < deadline, "db:up ended before it built the cluster"
+        time.sleep(0.005)
+    os.killpg(started.pid, signal.SIGKILL)
+    started.wait(timeout=60)
+    half_made = list((newcomer.server / ".postgres").glob("data.new-*"))
+    assert half_made and not (newcomer.server / ".postgres" / "data").exists()
+
     up = newcomer.ok("npm", "run", "db:up")
+    assert not any(path.exists() for path in half_made)
     assert f"is running on 127.0.0.1:{newcomer.port}, database shop" in up and "created database shop_atlas_dev" in up
     assert "PostgreSQL is running" in newcomer.ok("npm", "run", "db:up")  # a second db:up only says so
 
