@@ -119,6 +119,10 @@ CASES = [
     ("project_name", "two\nlines", "one line"),
     ("project_name", "bell\x07", "one line"),
     ("project_name", "sep\u2028arator", "one line"),
+    # package manager: one of those whose commands the template knows (the name reaches shell text)
+    ("package_manager", "pnpm", OK),
+    ("package_manager", "PNPM", "one of npm, pnpm, yarn, bun"),
+    ("package_manager", "pnpm; rm -rf /", "one of npm, pnpm, yarn, bun"),
 ]
 
 

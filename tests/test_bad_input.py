@@ -162,6 +162,7 @@ def test_interactive_prompt_refuses_then_accepts(template_dir, tmp_path):
     steps = [
         ("Name of the app", CLEAR + "Typed Shop" + ENTER),
         ("Folder name under apps/", ENTER),  # default from apps/typed/server: typed
+        ("package manager", ENTER),  # no workspace around the destination: npm
         ("PostgreSQL database name", ENTER),
         ("PostgreSQL user that owns the database", ENTER),
         ("Password of the local dev database", CLEAR + "p@ss/w${x}%{y}" + ENTER),

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
+from . import workspace
+
 # PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
 PG_RESERVED: frozenset[str] = frozenset(
     (Path(__file__).parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
@@ -200,6 +202,7 @@ RULES: dict[str, Callable[[object], str]] = {
     "db_port": port_error,
     "atlas_repo": slug_error,
     "domains": domains_error,
+    "package_manager": workspace.package_manager_error,
 }
 
 

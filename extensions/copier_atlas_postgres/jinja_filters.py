@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import pass_context
 from jinja2.ext import Extension
 
-from . import answers, destination, git, layout, monorepo, rendering
+from . import answers, destination, git, layout, monorepo, rendering, workspace
 
 
 def _better_auth():
@@ -45,6 +46,11 @@ FILTERS = {
     "compose_file": destination.compose_file,
     "existing_answer": lambda dst, question, fallback: destination.existing_answers(dst).get(question, fallback),
     "free_port": monorepo.free_port,
+    "project_name_from_package": workspace.project_name_from_package,
+    # the workspace's package manager: `{{ "schema:apply --dry-run" | run }}` is the command a user
+    # types for that script and its arguments, with the project's package_manager answer
+    "run": pass_context(lambda context, script: workspace.run_command(script, context.get("package_manager"))),
+    "package_manager_commands": lambda name: workspace.PACKAGE_MANAGERS[str(name)],
     "has_uncommitted_changes": git.has_changes,
     # Better Auth
     "better_auth_sql": lambda plugins, teams=False: _better_auth().auth_schema_sql(plugins or [], teams),
@@ -69,6 +75,10 @@ class TemplateFilters(Extension):
         started_in = Path.cwd()
         environment.filters["auth_schema_if_generated"] = lambda dst: (
             layout.AUTH_SCHEMA_FILE if _better_auth().written_by_auth_generate(started_in / dst) else "")
+        # The package manager of the workspace around the destination, read where copier started.
+        environment.filters["detect_package_manager"] = lambda dst: workspace.detect_package_manager(started_in / dst)
+        environment.filters["catalog_notes"] = lambda dst: workspace.catalog_notes(started_in / dst)
+        environment.globals["package_managers_offered"] = lambda: list(workspace.PACKAGE_MANAGERS)
         environment.globals["postgres_versions_offered"] = lambda: list(answers.SUPPORTED_POSTGRES_VERSIONS)
         environment.globals["better_auth_plugins_offered"] = lambda: list(_better_auth().PLUGINS)
         # What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line.

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import workspace
 from .layout import ANSWERS_FILE
 
 FIRST_PORT = 5432
@@ -46,12 +47,13 @@ def other_projects(dst: object) -> list[Project]:
 
 def free_port(dst: object, dev_database: str = "docker") -> str:
     """The default host port. A local server serves every local project: the port the other local
-    projects answered (5432 when there is none). A container per project: the first port from 5432
-    up that no other project uses (a local server's port included)."""
+    projects answered (5432 when there is none). A server per project (embedded, a container): the
+    first port from 5432 up that no other project uses (a local server's port included) and no
+    compose file of the monorepo publishes (a shared PostgreSQL at the root, say)."""
     projects = other_projects(dst)
     if dev_database == "local":
         return str(next((p.port for p in projects if p.dev_database == "local"), FIRST_PORT))
-    used = {p.port for p in projects}
+    used = {p.port for p in projects} | workspace.taken_ports(dst)
     port = FIRST_PORT
     while port in used:
         port += 1

@@ -1,0 +1,186 @@
+"""The monorepo a project lands in: its package manager (found from its files, then used by every
+command the template prints, documents and runs), the ports its compose files already publish, and
+the app's name. A pnpm workspace of the convention doc's shape, copied into in this process; the
+commands DATABASE.md types run through real pnpm (corepack)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from copier_atlas_postgres import destination, workspace
+from tests.helpers import commit_all, copy_in_process, git_init
+
+PNPM_VERSION = "10.12.1"
+# corepack checks the signature of what it downloads; the registry served here signs nothing.
+PNPM_ENV = {**os.environ, "COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+
+ROOT_COMPOSE = """\
+services:
+  postgres:
+    image: postgres:17
+    environment:
+      POSTGRES_USER: postgres
+      POSTGRES_PASSWORD: postgres
+    ports: ["5432:5432"]
+    volumes:
+      - ./docker/postgres/init.sql:/docker-entrypoint-initdb.d/init.sql
+  redis:
+    image: redis:7
+    ports:
+      - "127.0.0.1:6379:6379"
+"""
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+@pytest.fixture
+def pnpm_mono(tmp_path) -> Path:
+    """A pnpm workspace with catalogs, turbo, one PostgreSQL for every app in the root compose
+    file, and an app server that has code but no database part yet."""
+    root = tmp_path / "horizon"
+    git_init(root)
+    write_json(root / "package.json", {"name": "horizon", "private": True, "packageManager": f"pnpm@{PNPM_VERSION}",
+                                       "scripts": {"dev": "turbo dev"}, "devDependencies": {"turbo": "^2.5.0"}})
+    (root / "pnpm-workspace.yaml").write_text(
+        'packages: ["apps/**/*", "packages/*"]\ncatalogs:\n  backend:\n    better-auth: ^1.2.0\n    pg: ^8.16.0\n')
+    write_json(root / "turbo.json", {"tasks": {"dev": {"cache": False, "persistent": True}}})
+    (root / "docker-compose.yml").write_text(ROOT_COMPOSE)
+    (root / "docker" / "postgres").mkdir(parents=True)
+    (root / "docker" / "postgres" / "init.sql").write_text("CREATE DATABASE null_horizon;\nCREATE DATABASE chronicler;\n")
+    write_json(root / "packages" / "typescript-config" / "package.json", {"name": "@repo/typescript-config"})
+    write_json(root / "apps" / "null-horizon" / "server" / "package.json", {
+        "name": "null-horizon-server", "private": True, "scripts": {"dev": "tsx watch src/index.ts"},
+        "dependencies": {"better-auth": "catalog:backend"}, "devDependencies": {"@repo/typescript-config": "workspace:*"}})
+    commit_all(root, "monorepo")
+    return root
+
+
+def pnpm(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["corepack", "pnpm", *args], cwd=cwd, env=PNPM_ENV, capture_output=True, text=True, timeout=120)
+
+
+def test_a_pnpm_workspace_gets_pnpm_commands_its_name_and_a_free_port(template_dir, pnpm_mono, capfd):
+    capfd.readouterr()
+    copy_in_process(pnpm_mono, template_dir, "apps/null-horizon/server", {})
+    printed = capfd.readouterr().err
+    server = pnpm_mono / "apps" / "null-horizon" / "server"
+
+    answers = yaml.safe_load((server / ".copier-answers.yml").read_text())
+    assert (answers["package_manager"], answers["project_name"], answers["project_slug"]) == \
+        ("pnpm", "Null Horizon", "null-horizon")
+    assert answers["db_port"] == "5433"  # the root compose file's shared PostgreSQL publishes 5432
+    next_steps = printed.split("Next, in", 1)[1]
+    assert "pnpm install" in next_steps and "pnpm run db:up" in next_steps and "pnpm run schema:apply" in next_steps
+    assert not re.search(r"\bnpm (run|install)\b", next_steps)
+
+    manual = (server / "DATABASE.md").read_text()
+    assert not re.search(r"\bnpm (run|install)\b", manual)
+    assert "`pnpm run schema:apply --auto-approve`" in manual  # pnpm hands a `--` on to Atlas
+    recipe = yaml.safe_load(manual.split("```yaml\n", 1)[1].split("```", 1)[0])
+    steps = recipe["jobs"]["db-check"]["steps"]
+    assert {"run": "corepack enable"} in steps
+    assert "pnpm install" in [step.get("run") for step in steps]
+    # The app's own way of pinning is kept; the template's scripts are run as DATABASE.md types them.
+    package = json.loads((server / "package.json").read_text())
+    assert package["dependencies"]["better-auth"] == "catalog:backend"
+    # The catalog the app uses gets the template's other packages; its better-auth range is named.
+    notes = next_steps.split("pnpm catalogs:", 1)[1]
+    fragment = json.loads((server / ".copier" / "package.fragment.json").read_text())
+    pinned = {**fragment["dependencies"], **fragment["devDependencies"]}
+    assert "in catalogs.backend\n  of pnpm-workspace.yaml" in notes and "'catalog:backend'" in notes
+    added = dict(re.findall(r"^    (\S+): (\S+)$", notes, re.M))
+    assert {json.loads(name): version for name, version in added.items()} == \
+        {name: version for name, version in pinned.items() if name not in ("better-auth", "pg")}  # in the catalog
+    assert "better-auth: catalog 'backend' says '^1.2.0', which allows releases other than\n" \
+        f"  {pinned['better-auth']}, the one schemas/00_auth.sql was written for" in notes
+    assert [line for line in notes.splitlines() if len(line) > 80] == []
+    typed = re.search(r"`(pnpm run db:check --load-order)`", manual).group(1)
+    result = pnpm(server, *typed.split()[1:])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Usage" not in result.stdout  # the flag reached the script, not pnpm
+    refused = pnpm(server, "run", "domain:add")
+    assert refused.returncode != 0
+    assert "e.g. pnpm run domain:add billing" in refused.stderr
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"package.json": '{"packageManager": "yarn@4.9.1"}', "pnpm-lock.yaml": ""}, "yarn"),  # the field first
+    ({"pnpm-workspace.yaml": "packages: []"}, "pnpm"),
+    ({"yarn.lock": ""}, "yarn"),
+    ({"bun.lockb": ""}, "bun"),
+    ({"bun.lock": "", "package.json": '{"packageManager": "deno@2"}'}, "bun"),  # a manager not offered
+    ({"package-lock.json": "{}"}, "npm"),
+    ({}, "npm"),
+])
+def test_package_manager_from_the_monorepo_root(tmp_path, files, expected):
+    root = tmp_path / "mono"
+    (root / ".git").mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).write_text(text)
+    assert workspace.detect_package_manager(root / "apps" / "shop" / "server") == expected
+
+
+def test_package_manager_nearest_field_wins_and_nothing_above_the_monorepo_is_read(tmp_path):
+    (tmp_path / "pnpm-lock.yaml").write_text("")  # above the monorepo: not its file
+    root = tmp_path / "mono"
+    (root / ".git").mkdir(parents=True)
+    server = root / "apps" / "shop" / "server"
+    assert workspace.detect_package_manager(server) == "npm"
+    write_json(root / "package.json", {"packageManager": "pnpm@10.0.0"})
+    write_json(server / "package.json", {"packageManager": "bun@1.2.0"})
+    assert workspace.detect_package_manager(server) == "bun"
+
+
+def test_a_bad_package_manager_answer_is_one_line_naming_the_question():
+    message = destination.given_answer_error({"package_manager": "pnpm; rm -rf /"})
+    assert message == "Validation error for question 'package_manager': one of npm, pnpm, yarn, bun"
+    assert len(message) <= 80
+    assert destination.given_answer_error({"package_manager": "yarn"}) == ""
+
+
+def test_run_command_puts_arguments_where_each_manager_passes_them():
+    assert workspace.run_command("schema:apply --dry-run", "npm") == "npm run schema:apply -- --dry-run"
+    assert workspace.run_command("schema:apply --dry-run", "pnpm") == "pnpm run schema:apply --dry-run"
+    assert workspace.run_command("db:up", "bun") == "bun run db:up"
+
+
+def test_ports_published_by_any_compose_file_of_the_monorepo(tmp_path):
+    root = tmp_path / "mono"
+    (root / ".git").mkdir(parents=True)
+    (root / "docker-compose.yml").write_text(ROOT_COMPOSE)
+    (root / "infra").mkdir()
+    (root / "infra" / "compose.dev.yaml").write_text(
+        "services:\n  a: {ports: ['${PG_PORT:-5434}:5432', '9000', {target: 80, published: '5435'}]}\n"
+        "  b: {image: x}\n")
+    (root / "apps" / "shop" / "server").mkdir(parents=True)
+    (root / "apps" / "shop" / "server" / "compose.yaml").write_text("services: {p: {ports: ['5436:5432']}}\n")
+    (root / "node_modules" / "x").mkdir(parents=True)
+    (root / "node_modules" / "x" / "compose.yaml").write_text("services: {p: {ports: ['5437:5432']}}\n")
+    (root / "broken").mkdir()
+    (root / "broken" / "compose.yml").write_text("services: [\n")
+    assert workspace.taken_ports(root / "apps" / "web" / "server") == {5432, 6379, 5434, 5435, 5436}
+    # A project's own compose file does not take its own port.
+    assert 5436 not in workspace.taken_ports(root / "apps" / "shop" / "server")
+    assert workspace.taken_ports(tmp_path / "not-in-git") == set()
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("null-horizon-server", "Null Horizon"),
+    ("@repo/chronicler-api", "Chronicler"),
+    ("my_shop.backend", "My Shop Backend"),
+    ("-server", "My App"),
+    (42, "My App"),
+])
+def test_project_name_from_the_apps_package_json(tmp_path, name, expected):
+    write_json(tmp_path / "package.json", {"name": name})
+    assert workspace.project_name_from_package(tmp_path, "My App") == expected
