@@ -299,6 +299,20 @@ def bun(better_auth_check) -> str:
     return exe
 
 
+# Modules whose tests take seconds each (real Atlas, npm, copier updates): started first, so that the
+# two workers do not end with one of them alone on a long test.
+LONG_MODULES = ("test_atlas_engine", "test_embedded_dev_database", "test_auth_schema", "test_update", "test_faults",
+                "test_adoption_layouts", "test_existing_server", "test_properties")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)  # stable: each module keeps its own order
+
+
 def pytest_sessionfinish(session):
     if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: hand the lines to the controller
         session.config.workeroutput["npm_installs"] = _timings
