@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from copier.errors import UserMessageError
 
 from copier_atlas_postgres import destination, workspace
 from tests.helpers import commit_all, copy_in_process, git_init
@@ -146,6 +147,20 @@ def test_a_bad_package_manager_answer_is_one_line_naming_the_question():
     assert message == "Validation error for question 'package_manager': one of npm, pnpm, yarn, bun"
     assert len(message) <= 80
     assert destination.given_answer_error({"package_manager": "yarn"}) == ""
+
+
+def test_npm_is_refused_for_an_app_npm_cannot_install(template_dir, pnpm_mono):
+    """The app's catalog: and workspace: dependencies stop `npm install` (EUNSUPPORTEDPROTOCOL):
+    answering npm there is refused in one line, before anything is written."""
+    server = pnpm_mono / "apps" / "null-horizon" / "server"
+    message = destination.given_answer_error({"package_manager": "npm"}, server)
+    assert message == "Validation error for question 'package_manager': catalog: needs pnpm, not npm"
+    assert len(message) <= 80
+    with pytest.raises(UserMessageError, match="catalog: needs pnpm, not npm"):
+        copy_in_process(pnpm_mono, template_dir, "apps/null-horizon/server", {"package_manager": "npm"}, ref="HEAD")
+    assert sorted(p.name for p in server.iterdir()) == ["package.json"]
+    # Where npm can install everything, npm stays a valid answer.
+    assert destination.given_answer_error({"package_manager": "npm"}, pnpm_mono / "apps" / "other" / "server") == ""
 
 
 def test_run_command_puts_arguments_where_each_manager_passes_them():

@@ -265,6 +265,10 @@ def answer_error(value: object, question: str, dst: object = None, adopted_domai
     message = answers.answer_error(value, question, dst, adopted_domains)
     if not message and question == "domains" and dst and isinstance(value, list):
         message = answers.fit(question, adoption_domains_error(value, dst))
+    if not message and question == "package_manager":
+        from .workspace import npm_in_a_workspace_error
+
+        message = answers.fit(question, npm_in_a_workspace_error(value, dst))
     return message
 
 

@@ -88,6 +88,27 @@ def package_manager_error(value: object):
     return ""
 
 
+# Dependency versions npm cannot install: `npm install` stops at the first one
+# (EUNSUPPORTEDPROTOCOL `Unsupported URL Type "catalog:"`).
+NOT_FOR_NPM = ("catalog:", "workspace:")
+
+
+def npm_in_a_workspace_error(value: object, dst: object) -> tuple[str, str] | str:
+    """npm answered for an app whose package.json has dependencies only a workspace manager installs."""
+    if value != "npm" or not dst:
+        return ""
+    package = _package_json(Path(str(dst)))
+    for section in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
+        for name, version in (package.get(section) or {}).items():
+            if isinstance(version, str) and version.startswith(NOT_FOR_NPM):
+                found = detect_package_manager(dst)
+                advice = found if found != "npm" else "pnpm"
+                protocol = version.split(":", 1)[0] + ":"
+                return (f"npm cannot install {name} ({version}): answer {advice}",
+                        f"{protocol} needs {advice}, not npm")
+    return ""
+
+
 def run_command(script: str, package_manager: object = None) -> str:
     """How a user types SCRIPT (a package.json script name, then its arguments, if any) with
     PACKAGE_MANAGER: `schema:apply --dry-run` is `npm run schema:apply -- --dry-run` and
