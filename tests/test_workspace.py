@@ -87,7 +87,8 @@ def test_a_pnpm_workspace_gets_pnpm_commands_its_name_and_a_free_port(template_d
     manual = (server / "DATABASE.md").read_text()
     assert not re.search(r"\bnpm (run|install)\b", manual)
     assert "`pnpm run schema:apply --auto-approve`" in manual  # pnpm hands a `--` on to Atlas
-    recipe = yaml.safe_load(manual.split("```yaml\n", 1)[1].split("```", 1)[0])
+    blocks = [block.split("```", 1)[0] for block in manual.split("```yaml\n")[1:]]
+    recipe = yaml.safe_load(next(block for block in blocks if block.startswith("name:")))
     steps = recipe["jobs"]["db-check"]["steps"]
     assert {"run": "corepack enable"} in steps
     assert "pnpm install" in [step.get("run") for step in steps]

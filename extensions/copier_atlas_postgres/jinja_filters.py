@@ -79,6 +79,7 @@ class TemplateFilters(Extension):
         environment.filters["detect_package_manager"] = lambda dst: workspace.detect_package_manager(started_in / dst)
         environment.filters["catalog_notes"] = lambda dst: workspace.catalog_notes(started_in / dst)
         environment.globals["package_managers_offered"] = lambda: list(workspace.PACKAGE_MANAGERS)
+        environment.globals["pnpm_build_decisions"] = workspace.pnpm_build_decisions
         environment.globals["postgres_versions_offered"] = lambda: list(answers.SUPPORTED_POSTGRES_VERSIONS)
         environment.globals["better_auth_plugins_offered"] = lambda: list(_better_auth().PLUGINS)
         # What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line.

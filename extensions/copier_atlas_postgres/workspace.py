@@ -109,6 +109,21 @@ def npm_in_a_workspace_error(value: object, dst: object) -> tuple[str, str] | st
     return ""
 
 
+# pnpm (10.26+, and by default from 11) stops `pnpm install` at any dependency install script that
+# the workspace has not allowed or denied (allowBuilds in pnpm-workspace.yaml, exact names). The
+# template's: embedded-postgres's binary packages (embedded-postgres's optionalDependencies) link
+# their shared libraries in one, which db:up does itself, so it may be denied; esbuild's checks its
+# binary.
+EMBEDDED_POSTGRES_BINARY_PACKAGES = tuple(f"@embedded-postgres/{platform}" for platform in (
+    "darwin-arm64", "darwin-x64", "linux-arm", "linux-arm64", "linux-ia32", "linux-ppc64", "linux-x64", "windows-x64"))
+
+
+def pnpm_build_decisions(dev_database: str, use_better_auth: bool) -> dict[str, bool]:
+    """The allowBuilds entries pnpm needs for the packages the template adds."""
+    decisions = dict.fromkeys(EMBEDDED_POSTGRES_BINARY_PACKAGES, False) if dev_database == "embedded" else {}
+    return {**decisions, **({"esbuild": True} if use_better_auth else {})}
+
+
 def run_command(script: str, package_manager: object = None) -> str:
     """How a user types SCRIPT (a package.json script name, then its arguments, if any) with
     PACKAGE_MANAGER: `schema:apply --dry-run` is `npm run schema:apply -- --dry-run` and
