@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import give_to, unprivileged_user
+from tests.helpers import database_url, give_to, unprivileged_user
 
 TEMPLATE = Path(__file__).resolve().parent
 ANSWERS = {
@@ -57,11 +57,6 @@ def generate() -> tuple[Path, Path]:
     print(f"$ copier copy --trust --defaults ... apps/shop/server   (in {monorepo})")
     print(printed.stderr[printed.stderr.index("Next, in"):].rstrip() if "Next, in" in printed.stderr else "")
     return monorepo, server
-
-
-def database_url(server: Path) -> str:
-    line = next(line for line in (server / ".env").read_text().splitlines() if line.startswith("DATABASE_URL="))
-    return line.split("=", 1)[1].strip("'")
 
 
 def load_in_atlas_order(url: str, server: Path) -> None:

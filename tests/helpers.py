@@ -360,6 +360,13 @@ def npm_cache_locked():
         yield
 
 
+def database_url(server: Path) -> str:
+    """DATABASE_URL of the server's .env, as its sh scripts read it (single-quoted, taken literally)."""
+    from copier_atlas_postgres.shared_files import env_values
+
+    return env_values((server / ".env").read_text())["DATABASE_URL"].strip("'")
+
+
 def server_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
             "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,

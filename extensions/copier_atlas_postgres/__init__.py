@@ -9,6 +9,7 @@ It runs in the user's copier environment: the standard library and copier's own 
 - layout: where things are in a project (file names every step agrees on)
 - destination: what is already in the destination of a copy, and what refuses the copy
 - monorepo: the other projects of the monorepo (their ports)
+- workspace: the JavaScript workspace around it: package manager, ports its compose files publish, names
 - handmade_server: a server built by hand from the convention doc, and the answers it gives
 - server_layout: where an existing server keeps its schema, and the commands that move it for adoption
 - sql_text, hcl_text: small readers of hand-written SQL and atlas.hcl

@@ -109,8 +109,7 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
         totals: dict[str, int] = {}
         for target, size in sources.get(schema_file.path, []):
             totals[target] = totals.get(target, 0) + size
-        main = max(totals, key=lambda t: (totals[t], -list(totals).index(t))) if totals \
-            else schema_file_name(schema_file.schema)
+        main = max(totals, key=totals.get) if totals else schema_file_name(schema_file.schema)  # first of equals
         if main not in claimed:
             claimed[main] = schema_file.path
             if schema_file.path != f"schemas/{main}":
@@ -380,7 +379,7 @@ def _report_schemas_list(server, answers: dict, result: Adoption) -> None:
             "Better Auth's tables" if schema == "auth" else "a domain you added")
         result.notes.append(f"  {schema}: now managed ({why}); the first apply creates what the database lacks there")
     for schema in removed:
-        if schema == "auth" and "auth" not in now:
+        if schema == "auth":
             why = "you answered no Better Auth"
         elif schema not in server.schemas:
             why = "no schema file defines anything in it, so Atlas planned it empty"

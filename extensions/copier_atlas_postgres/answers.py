@@ -233,7 +233,8 @@ def folder_slug_error(value: object, destination: object) -> Problem | str:
 
 # Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path); what the
 # destination's files say (the schemas a hand-made server defines) is destination.py's.
-DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {"project_slug": folder_slug_error}
+DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {
+    "project_slug": folder_slug_error, "package_manager": workspace.npm_in_a_workspace_error}
 
 
 def adopted_list(value: object) -> list[str]:

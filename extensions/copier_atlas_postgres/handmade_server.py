@@ -87,9 +87,6 @@ class SchemaFile:
     statements: list = field(default_factory=list)
     text: str = ""  # as the team wrote it
 
-    def kinds(self) -> set[str]:
-        return {s.kind for s in self.statements}
-
 
 @dataclass(frozen=True)
 class Placed:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 ANSWERS_FILE = ".copier-answers.yml"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # Beside an app's own compose file, the template's database service gets a file of its own.
@@ -34,8 +32,6 @@ WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_F
            "src/auth.ts", "schemas/01_auth_custom.sql")
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
-# The template's schema files are numbered (00_auth.sql, 20_<domain>.sql); the convention doc's are not.
-NUMBERED = re.compile(r"\d+_")
 # The template's files in schemas/, in load order: Better Auth's (generated), the team's own auth
 # columns, public, then one per domain.
 AUTH_FILE = "00_auth.sql"

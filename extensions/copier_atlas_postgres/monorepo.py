@@ -21,7 +21,7 @@ _DEV_DATABASE = re.compile(r"""^dev_database:[ \t]*(['"]?)([a-z]+)\1[ \t]*$""", 
 class Project:
     folder: str  # apps/<slug>/server
     port: int
-    dev_database: str  # docker, local
+    dev_database: str  # embedded, docker, local
 
 
 def other_projects(dst: object) -> list[Project]:

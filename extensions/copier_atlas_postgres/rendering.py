@@ -7,6 +7,7 @@ import re
 from urllib.parse import quote
 
 from .answers import PG_RESERVED
+from .sql_text import quote_identifier
 
 
 def postgres_url(user: str, password: str, port: object, database: str, host: str = "localhost") -> str:
@@ -30,7 +31,7 @@ def sql_identifier(name: str) -> str:
     hand-made server already had may be a reserved word: "user")."""
     if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in PG_RESERVED:
         return name
-    return '"' + name.replace('"', '""') + '"'
+    return quote_identifier(name)
 
 
 def dotenv_value(value: str) -> str:

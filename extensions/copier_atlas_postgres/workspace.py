@@ -16,8 +16,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class PackageManager:
-    install: str  # in the project folder (in a workspace it installs the whole workspace)
-    ci_install: str  # the same in CI
+    # `<name> install` in the project folder (in a workspace it installs the whole workspace)
+    ci_install: str  # the install in CI
     run: str  # the prefix of a package.json script run
     # Between a script's name and the arguments meant for its command: npm takes what follows the
     # script name for itself unless `--` ends its options; pnpm, yarn and bun hand everything after
@@ -27,11 +27,11 @@ class PackageManager:
 
 
 PACKAGE_MANAGERS: dict[str, PackageManager] = {
-    "npm": PackageManager("npm install", "npm install --no-audit --no-fund", "npm run", "-- ", ""),
+    "npm": PackageManager("npm install --no-audit --no-fund", "npm run", "-- ", ""),
     # corepack (shipped with Node.js) runs the version the root's packageManager field names.
-    "pnpm": PackageManager("pnpm install", "pnpm install", "pnpm run", "", "run: corepack enable"),
-    "yarn": PackageManager("yarn install", "yarn install", "yarn run", "", "run: corepack enable"),
-    "bun": PackageManager("bun install", "bun install", "bun run", "", "uses: oven-sh/setup-bun@v2"),
+    "pnpm": PackageManager("pnpm install", "pnpm run", "", "run: corepack enable"),
+    "yarn": PackageManager("yarn install", "yarn run", "", "run: corepack enable"),
+    "bun": PackageManager("bun install", "bun run", "", "uses: oven-sh/setup-bun@v2"),
 }
 DEFAULT_PACKAGE_MANAGER = "npm"  # outside a workspace: what comes with Node.js
 
