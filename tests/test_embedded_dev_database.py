@@ -22,6 +22,7 @@ import pytest
 from tests.helpers import (
     commit_all,
     copy_in_process,
+    database_url,
     free_tcp_port,
     git_init,
     give_to,
@@ -29,12 +30,6 @@ from tests.helpers import (
     npm_cache_root,
     unprivileged_user,
 )
-
-
-def database_url(server: Path) -> str:
-    """DATABASE_URL of the server's .env, as its scripts read it."""
-    line = next(line for line in (server / ".env").read_text().splitlines() if line.startswith("DATABASE_URL="))
-    return line.split("=", 1)[1].strip("'")
 
 
 class Newcomer:
@@ -135,6 +130,14 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
     assert not any(path.exists() for path in half_made)
     assert f"is running on 127.0.0.1:{newcomer.port}, database shop" in up and "created database shop_atlas_dev" in up
     assert "PostgreSQL is running" in newcomer.ok("npm", "run", "db:up")  # a second db:up only says so
+
+    # .env's password changed by hand (or by an update): db:up says why it cannot connect, and the way out.
+    env_file = newcomer.server / ".env"
+    kept = env_file.read_bytes()
+    env_file.write_text(env_file.read_text().replace("POSTGRES_PASSWORD='", "POSTGRES_PASSWORD='changed-", 1))
+    refused = newcomer.run("npm", "run", "--silent", "db:up")
+    assert refused.returncode != 0 and ".postgres/ was made for other credentials" in refused.stderr, refused.stderr
+    env_file.write_bytes(kept)
 
     applied = newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")
     assert "applied triggers/20_asset.sql" in applied  # through scripts/node-psql.mjs: PSQL does not exist
