@@ -361,10 +361,10 @@ def npm_cache_locked():
 
 
 def database_url(server: Path) -> str:
-    """DATABASE_URL of the server's .env, as its sh scripts read it (single-quoted, taken literally)."""
-    from copier_atlas_postgres.shared_files import env_values
-
-    return env_values((server / ".env").read_text())["DATABASE_URL"].strip("'")
+    """DATABASE_URL of the server's .env, as its sh scripts read it (single-quoted, taken literally;
+    the last assignment wins). Plain text parsing: the demo and bench/ import this module too."""
+    lines = (server / ".env").read_text().splitlines()
+    return next(line.split("=", 1)[1] for line in reversed(lines) if line.startswith("DATABASE_URL=")).strip("'")
 
 
 def server_env(database_url: str) -> dict[str, str]:
