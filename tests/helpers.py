@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import importlib.resources
 import importlib.util
+import json
 import os
 import pwd
 import re
@@ -19,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import copier as copier_api
+import jsonschema
 import psycopg
 import pytest
 from psycopg import sql
@@ -198,15 +202,18 @@ BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
 DEFAULT_DEV_DATABASE = "embedded"
 
 
+# The shared dev database outside a monorepo (a render): the service the root compose file would name.
+SHARED_ANSWERS = {"dev_database": "shared", "shared_service": "postgres", "shared_compose_file": "../../../compose.yaml"}
 # The answer matrix every structural test runs over: 0, 1 and several domains;
-# Better Auth on/off; docker/local dev database; Atlas Pro/free; each production path with
+# Better Auth on/off; docker/local/shared dev database; Atlas Pro/free; each production path with
 # and without Pro (versioned where exactly one of auth and Pro is on).
 MATRIX = [
     pytest.param(
-        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "dev_database": dev, "production_path": path},
-        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev}-{path}",
+        {"domains": domains, "use_better_auth": auth, "atlas_pro": pro, "production_path": path, **dev},
+        id=f"{len(domains)}dom-{'auth' if auth else 'noauth'}-{'pro' if pro else 'free'}-{dev['dev_database']}-{path}",
     )
-    for domains, dev in (([], "docker"), (["asset"], "local"), (["asset", "portfolio", "feed"], "docker"))
+    for domains, dev in (([], {"dev_database": "docker"}), (["asset"], {"dev_database": "local"}),
+                         (["asset", "portfolio", "feed"], SHARED_ANSWERS))
     for auth in (True, False)
     for pro in (False, True)
     for path in ["versioned" if auth != pro else "declarative"]
@@ -371,3 +378,20 @@ def server_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
             "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,
             "STRIPE_SECRET_KEY": "sk_test_not_used", "STRIPE_WEBHOOK_SECRET": "whsec_not_used"}
+
+
+# ---- docker compose ---------------------------------------------------------
+
+
+@functools.cache
+def _compose_spec() -> jsonschema.protocols.Validator:
+    """The compose spec's JSON schema, the one `check-jsonschema --builtin-schema vendor.compose-spec`
+    checks against, read once per process."""
+    vendored = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    schema = json.loads(vendored.read_text())
+    return jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
+
+
+def compose_errors(spec: dict) -> list[str]:
+    """What the compose spec finds wrong in a compose file (parsed), one line each."""
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _compose_spec().iter_errors(spec)]

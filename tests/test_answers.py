@@ -123,6 +123,20 @@ CASES = [
     ("package_manager", "pnpm", OK),
     ("package_manager", "PNPM", "one of npm, pnpm, yarn, bun"),
     ("package_manager", "pnpm; rm -rf /", "one of npm, pnpm, yarn, bun"),
+    # dev database: one of the modes
+    ("dev_database", "shared", OK),
+    ("dev_database", "Shared", "shared, embedded, docker or local"),
+    # the shared mode's service and compose file, found at copy time (they reach sh and package.json)
+    ("shared_service", "postgres", OK),
+    ("shared_service", "db.main-1", OK),
+    ("shared_service", "", OK),  # none found: copier.yml's shared_service_check names dev_database
+    ("shared_service", "pg; rm -rf /", "a compose service name"),
+    ("shared_service", "-pg", "a compose service name"),
+    ("shared_compose_file", "../../../docker-compose.yml", OK),
+    ("shared_compose_file", "../../../compose.dev.yaml", OK),
+    ("shared_compose_file", "../x/compose.yaml", "../../../compose.yaml"),
+    ("shared_compose_file", "../../../compose.yaml; rm -rf /", "../../../compose.yaml"),
+    ("shared_compose_file", "/etc/compose.yaml", "../../../compose.yaml"),
 ]
 
 
@@ -156,16 +170,15 @@ def test_every_free_text_question_has_a_validator():
     from tests.helpers import TEMPLATE_ROOT
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-    questions = {k: v for k, v in config.items()
-                 if not k.startswith("_") and v.get("ask", True) and v.get("when", True) is not False}
+    questions = {k: v for k, v in config.items() if not k.startswith("_") and v.get("when", True) is not False}
     # better_auth_plugins has its own rule: extensions/better_auth.py plugins_error (tested there).
     validated = {k for k, v in questions.items() if "validator" in v} - {"better_auth_plugins"}
-    assert validated == set(RULES)
+    assert validated == set(RULES)  # also the never-asked answers --data may set (they reach scripts)
     for name in validated:  # answer_error(value, question[, destination[, adopted_domains]])
         assert questions[name]["validator"] in (
             f"{{{{ {name} | answer_error('{name}') }}}}", f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path) }}}}",
             f"{{{{ {name} | answer_error('{name}', _copier_conf.dst_path, adopted_domains | default([])) }}}}")
-    unvalidated = set(questions) - validated
+    unvalidated = {k for k, v in questions.items() if v.get("ask", True)} - validated
     for name in unvalidated:  # only closed questions may go without a validator
         assert questions[name]["type"] == "bool" or "choices" in questions[name], name
 

@@ -163,11 +163,11 @@ def test_interactive_prompt_refuses_then_accepts(template_dir, tmp_path):
         ("Name of the app", CLEAR + "Typed Shop" + ENTER),
         ("Folder name under apps/", ENTER),  # default from apps/typed/server: typed
         ("package manager", ENTER),  # no workspace around the destination: npm
+        ("Where the development database runs", ENTER),  # no monorepo PostgreSQL: embedded
         ("PostgreSQL database name", ENTER),
         ("PostgreSQL user that owns the database", ENTER),
         ("Password of the local dev database", CLEAR + "p@ss/w${x}%{y}" + ENTER),
         ("PostgreSQL major version", ENTER),
-        ("Where the development database runs", ENTER),
         ("Host port of the local development database", CLEAR + "abc" + ENTER),
         ("Validation error for question 'db_port': a whole number 1-65535, no leading 0",
          CLEAR + "6543" + ENTER),

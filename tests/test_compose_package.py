@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import json
 import shlex
 
-import jsonschema
 import pytest
 import yaml
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, compose_errors
 
 # Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
 ATLAS_COMMANDS = {
@@ -27,15 +24,6 @@ PATH_SCRIPTS = {
 }
 # Without Atlas Pro these run Atlas through the trigger script (which then applies triggers/).
 APPLY_SCRIPTS = {"schema:apply", "migrate:apply", "prod:apply"}
-
-
-@functools.cache
-def compose_spec() -> jsonschema.protocols.Validator:
-    """The compose spec's JSON schema, the one `check-jsonschema --builtin-schema vendor.compose-spec`
-    checks against, read once (in this process: ten renders, ten checks)."""
-    vendored = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
-    schema = json.loads(vendored.read_text())
-    return jsonschema.validators.validator_for(schema)(schema, format_checker=jsonschema.FormatChecker())
 
 
 def strict_json(text: str):
@@ -56,8 +44,7 @@ def test_compose_file(render, answers):
     project = render(**answers)
     compose = project / "compose.yaml"
     spec = yaml.safe_load(compose.read_text())
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in compose_spec().iter_errors(spec)]
-    assert errors == []
+    assert compose_errors(spec) == []
     postgres = spec["services"]["postgres"]
     assert postgres["image"] == f"postgres:{answers.get('postgres_version', '17')}"
     assert postgres["ports"] == ["127.0.0.1:5432:5432"]  # never on every interface
@@ -83,7 +70,8 @@ def test_package_json_scripts(render, answers):
     free = not answers.get("atlas_pro", False)
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
-    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if dev_database != "local" else set()) | (
+    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
+        {"db:up"} if dev_database == "shared" else set()) | (
         {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
     assert set(scripts) == PATH_SCRIPTS[path] | helpers
     for name, script in scripts.items():
@@ -106,6 +94,8 @@ def test_package_json_scripts(render, answers):
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server
             assert argv == ["node", "scripts/dev-postgres.mjs", name.split(":")[1]], name
             assert (project / argv[1]).is_file(), name
+        elif dev_database == "shared" and name == "db:up":  # the monorepo's server: no db:down
+            assert argv == ["sh", "scripts/shared-postgres.sh"] and (project / argv[1]).is_file(), name
         elif name in ("auth:generate", "auth:check"):  # the config the template wrote
             assert argv == ["node", "scripts/auth-schema.mjs", name.split(":")[1], "src/auth.ts"], name
             assert (project / argv[1]).is_file() and (project / argv[3]).is_file(), name

@@ -35,6 +35,8 @@ def test_tree(render, answers):
         expected.add("compose.yaml")
     if dev_database == "embedded":
         expected |= {"scripts/dev-postgres.mjs", "scripts/node-psql.mjs"}
+    if dev_database == "shared":
+        expected.add("scripts/shared-postgres.sh")
     assert tree(project) == expected
 
 

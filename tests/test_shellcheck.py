@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import HOSTILE_PASSWORD
+from tests.helpers import HOSTILE_PASSWORD, SHARED_ANSWERS
 
 ANSWER_SETS = [
     pytest.param({"atlas_pro": False, "dev_database": "docker", "production_path": "declarative",
@@ -31,6 +31,8 @@ ANSWER_SETS = [
     pytest.param({"atlas_pro": True, "dev_database": "docker", "production_path": "declarative",
                   "domains": ["asset", "portfolio", "feed"], "better_auth_plugins": ["organization"]},
                  id="pro-docker-declarative-3dom-organization"),
+    pytest.param({"atlas_pro": False, "production_path": "declarative", "domains": ["asset"], **SHARED_ANSWERS},
+                 id="free-shared-declarative-1dom"),
 ]
 
 

@@ -23,6 +23,8 @@ PG_RESERVED: frozenset[str] = frozenset(
 EMBEDDED_POSTGRES_RELEASES = {"14": "14.23.0-beta.17", "15": "15.18.0-beta.17", "16": "16.14.0-beta.17",
                               "17": "17.10.0-beta.17", "18": "18.4.0-beta.17"}
 SUPPORTED_POSTGRES_VERSIONS = tuple(EMBEDDED_POSTGRES_RELEASES)
+# Where the development database runs (copier.yml's dev_database choices).
+DEV_DATABASES = ("shared", "embedded", "docker", "local")
 # Schemas the template itself creates or PostgreSQL owns: a domain may not take these names.
 TAKEN_SCHEMAS = frozenset({"auth", "public", "information_schema"})
 # PostgreSQL refuses these role names (CREATE ROLE: 'role name "public" is reserved').
@@ -203,6 +205,9 @@ RULES: dict[str, Callable[[object], str]] = {
     "atlas_repo": slug_error,
     "domains": domains_error,
     "package_manager": workspace.package_manager_error,
+    "dev_database": lambda value: "" if value in DEV_DATABASES else (f"{', '.join(DEV_DATABASES[:-1])} or {DEV_DATABASES[-1]}",),
+    "shared_compose_file": workspace.shared_compose_file_error,
+    "shared_service": workspace.service_name_error,
 }
 
 

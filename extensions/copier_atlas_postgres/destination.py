@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import answers
+from . import answers, workspace
 from .git import git, lock_advice, stale_index_lock
 from .layout import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, COPY_STARTED, SHARED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES, WRITTEN
 
@@ -89,6 +89,31 @@ def existing_answers(dst: object) -> dict:
         _answers_cache[key] = {k: v for k, v in found.items() if k not in answers.RULES
                                or not answers.answer_error(v, k, None, found.get("adopted_domains"))}
     return _answers_cache[key]
+
+
+# The questions whose defaults the shared dev database's service gives, and its settings they take.
+SHARED_DEFAULTS = {"user": "db_user", "password": "db_password", "version": "postgres_version"}
+
+
+def dev_database_default(dst: object) -> str:
+    """`shared` where the monorepo's root compose file runs a PostgreSQL (for a hand-made server:
+    the one its atlas.hcl reaches, on that port), else what a hand-made server says, else `embedded`."""
+    found = existing_answers(dst)
+    shared = workspace.shared_postgres(dst)
+    if shared is not None and found.get("db_port", shared.port) == shared.port:
+        return "shared"
+    return found.get("dev_database", "embedded")
+
+
+def shared_default(dst: object, dev_database: object, setting: str, fallback: object) -> object:
+    """In the shared dev database mode, the service's SETTING when it passes its question's rule; else FALLBACK."""
+    if dev_database != "shared":
+        return fallback
+    value = workspace.shared_postgres_setting(dst, setting, None)
+    question = SHARED_DEFAULTS.get(setting)
+    if value is None or (question and answers.RULES[question](value)):
+        return fallback
+    return value
 
 
 def _signature(dst: Path) -> tuple:
@@ -256,6 +281,16 @@ def refuse_given_answers(data: object, dst: object) -> str:
 
         raise UserMessageError(message)
     return ""
+
+
+def refuse_shared_without_service(dev_database: object, shared_service: object) -> str:
+    """The `shared` dev database where the monorepo's root compose file has no PostgreSQL service
+    (shared_service found none): stop in one line naming the question (exit 1, nothing written)."""
+    if dev_database != "shared" or shared_service:
+        return ""
+    from copier.errors import UserMessageError
+
+    raise UserMessageError(f"Validation error for question 'dev_database': {answers.fit('dev_database', workspace.NO_SHARED_POSTGRES)}")
 
 
 # ---- the answers' rules that depend on what the destination already holds ----------------------

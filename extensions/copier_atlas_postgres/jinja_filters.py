@@ -41,6 +41,7 @@ FILTERS = {
     # the destination and the monorepo around it
     "refuse_copy_problems": destination.refuse_copy_problems,
     "refuse_given_answers": destination.refuse_given_answers,
+    "refuse_shared_without_service": destination.refuse_shared_without_service,
     "mark_copy_started": destination.mark_copy_started,
     "app_auth_config": destination.app_auth_config,
     "compose_file": destination.compose_file,
@@ -78,6 +79,10 @@ class TemplateFilters(Extension):
         # The package manager of the workspace around the destination, read where copier started.
         environment.filters["detect_package_manager"] = lambda dst: workspace.detect_package_manager(started_in / dst)
         environment.filters["catalog_notes"] = lambda dst: workspace.catalog_notes(started_in / dst)
+        # The monorepo's shared PostgreSQL: the dev_database default, and the defaults it gives.
+        environment.filters["dev_database_default"] = lambda dst: destination.dev_database_default(started_in / dst)
+        environment.filters["shared_setting"] = lambda dst, mode, setting, fallback: destination.shared_default(
+            started_in / dst, mode, setting, fallback)
         environment.globals["package_managers_offered"] = lambda: list(workspace.PACKAGE_MANAGERS)
         environment.globals["pnpm_build_decisions"] = workspace.pnpm_build_decisions
         environment.globals["postgres_versions_offered"] = lambda: list(answers.SUPPORTED_POSTGRES_VERSIONS)

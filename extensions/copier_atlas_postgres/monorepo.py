@@ -46,10 +46,13 @@ def other_projects(dst: object) -> list[Project]:
 
 
 def free_port(dst: object, dev_database: str = "docker") -> str:
-    """The default host port. A local server serves every local project: the port the other local
-    projects answered (5432 when there is none). A server per project (embedded, a container): the
-    first port from 5432 up that no other project uses (a local server's port included) and no
-    compose file of the monorepo publishes (a shared PostgreSQL at the root, say)."""
+    """The default host port. The monorepo's shared PostgreSQL: the port its root compose file
+    publishes. A local server serves every local project: the port the other local projects
+    answered (5432 when there is none). A server per project (embedded, a container): the first
+    port from 5432 up that no other project uses (a local server's port included) and no compose
+    file of the monorepo publishes (a shared PostgreSQL at the root, say)."""
+    if dev_database == "shared":
+        return str(workspace.shared_postgres_setting(dst, "port", FIRST_PORT))
     projects = other_projects(dst)
     if dev_database == "local":
         return str(next((p.port for p in projects if p.dev_database == "local"), FIRST_PORT))
