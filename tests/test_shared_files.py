@@ -134,3 +134,18 @@ def test_env_key_the_user_changed_is_replaced_when_the_answers_change_it():
     assert shared_files.env_values(merged)["DATABASE_URL"] == ENV_V2["DATABASE_URL"]
     assert report.kept == [".env: the answers changed DATABASE_URL: your own value was replaced"]
     assert "elsewhere" not in "\n".join(report.lines + report.kept)
+
+
+def test_an_apps_own_env_file_is_named_where_it_disagrees_with_env(tmp_path):
+    (tmp_path / ".copier").mkdir()
+    (tmp_path / ".copier" / "env.fragment").write_text(
+        "POSTGRES_DB='shop'\nDATABASE_URL='postgres://a:b@localhost:5432/shop'\nBETTER_AUTH_SECRET='x'\n")
+    (tmp_path / ".env").write_text("POSTGRES_DB='shop'\nDATABASE_URL='postgres://a:b@localhost:5432/shop'\nBETTER_AUTH_SECRET='s'\n")
+    # The same values, quoted or not, and keys that are not the template's: nothing to say.
+    (tmp_path / ".env.local").write_text("POSTGRES_DB=shop\nDATABASE_URL=\"postgres://a:b@localhost:5432/shop\"\n"
+                                         "BETTER_AUTH_SECRET=other\nPORT=3000\n")
+    assert shared_files.env_file_notes(tmp_path) == []
+    (tmp_path / ".env.development").write_text("POSTGRES_DB=legacy\nDATABASE_URL=postgres://a:b@localhost:5432/legacy\n")
+    assert shared_files.env_file_notes(tmp_path) == [
+        ".env.development: DATABASE_URL, POSTGRES_DB differ from .env, which the template's scripts read;",
+        "  if the app loads .env.development, it uses another database: make them agree."]

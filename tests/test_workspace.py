@@ -20,7 +20,16 @@ import yaml
 from copier.errors import UserMessageError
 
 from copier_atlas_postgres import destination, workspace
-from tests.helpers import TEMPLATE_ROOT, commit_all, compose_errors, copy_in_process, git, git_init, pg_bin
+from tests.helpers import (
+    TEMPLATE_ROOT,
+    commit_all,
+    compose_errors,
+    copy_in_process,
+    git,
+    git_init,
+    pg_bin,
+    update_in_process,
+)
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 
@@ -85,12 +94,14 @@ def pnpm(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["corepack", "pnpm", *args], cwd=cwd, env=PNPM_ENV, capture_output=True, text=True, timeout=120)
 
 
-def test_a_pnpm_workspace_gets_pnpm_commands_its_name_and_a_free_port(template_dir, pnpm_mono, capfd):
+def test_a_pnpm_workspace_gets_pnpm_commands_its_name_and_a_free_port(template_repo, pnpm_mono, capfd):
+    server = pnpm_mono / "apps" / "null-horizon" / "server"
+    # The app's own env file, which it loads over .env, still points at the old database.
+    (server / ".env.local").write_text("DATABASE_URL=postgres://old:old@localhost:5432/old\nPORT=3000\n")
     capfd.readouterr()
     # A PostgreSQL of the project's own: the port the root compose file publishes is taken.
-    copy_in_process(pnpm_mono, template_dir, "apps/null-horizon/server", {"dev_database": "embedded"})
+    copy_in_process(pnpm_mono, template_repo, "apps/null-horizon/server", {"dev_database": "embedded"}, ref="v1.0.0")
     printed = capfd.readouterr().err
-    server = pnpm_mono / "apps" / "null-horizon" / "server"
 
     answers = yaml.safe_load((server / ".copier-answers.yml").read_text())
     assert (answers["package_manager"], answers["project_name"], answers["project_slug"]) == \
@@ -121,7 +132,15 @@ def test_a_pnpm_workspace_gets_pnpm_commands_its_name_and_a_free_port(template_d
         {name: version for name, version in pinned.items() if name not in ("better-auth", "pg")}  # in the catalog
     assert "better-auth: catalog 'backend' says '^1.2.0', which allows releases other than\n" \
         f"  {pinned['better-auth']}, the one schemas/00_auth.sql was written for" in notes
+    assert "catalogs.backend has pg: write 'catalog:backend'\n  for them in package.json" in notes
+    assert ".env.local: DATABASE_URL differs from .env, which the template's scripts read" in notes
     assert [line for line in notes.splitlines() if len(line) > 80] == []
+    # An update that changes the project says the same, until the workspace follows it.
+    commit_all(pnpm_mono, "null-horizon's database")
+    update_in_process(pnpm_mono, "null-horizon")
+    after_update = capfd.readouterr().err.split("Next: review", 1)[1]
+    assert "pnpm catalogs: to keep the template's packages in catalogs.backend" in after_update
+    assert ".env.local: DATABASE_URL differs from .env" in after_update
     typed = re.search(r"`(pnpm run db:check --load-order)`", manual).group(1)
     result = pnpm(server, *typed.split()[1:])
     assert result.returncode == 0, result.stdout + result.stderr

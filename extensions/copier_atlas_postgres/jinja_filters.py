@@ -14,6 +14,13 @@ from jinja2.ext import Extension
 from . import answers, destination, git, layout, monorepo, rendering, workspace
 
 
+def _shared_files():
+    """The shared-file merge, imported only for the copy's and update's last message."""
+    from . import shared_files
+
+    return shared_files
+
+
 def _better_auth():
     """The Better Auth model, imported only by projects that use it (its data costs a few ms)."""
     from . import better_auth
@@ -79,6 +86,7 @@ class TemplateFilters(Extension):
         # The package manager of the workspace around the destination, read where copier started.
         environment.filters["detect_package_manager"] = lambda dst: workspace.detect_package_manager(started_in / dst)
         environment.filters["catalog_notes"] = lambda dst: workspace.catalog_notes(started_in / dst)
+        environment.filters["env_file_notes"] = lambda dst: _shared_files().env_file_notes(started_in / dst)
         # The monorepo's shared PostgreSQL: the dev_database default, and the defaults it gives.
         environment.filters["dev_database_default"] = lambda dst: destination.dev_database_default(started_in / dst)
         environment.filters["shared_setting"] = lambda dst, mode, setting, fallback: destination.shared_default(

@@ -224,6 +224,34 @@ def env_values(text: str) -> dict[str, str]:
     return values
 
 
+# Env files an app may load over .env (dotenv-flow, Next.js, Vite, `node --env-file`); the
+# template's scripts (Atlas through atlas.hcl's URL, db:up, db:check, the auth scripts) read .env.
+APP_ENV_FILES = (".env.local", ".env.development", ".env.development.local")
+
+
+def env_file_notes(project: object) -> list[str]:
+    """For each env file of the app's that sets one of the template's .env keys to another value
+    than .env: the keys, and that the app and the template's scripts would then disagree."""
+    project = Path(str(project))
+
+    def values(name: str) -> dict[str, str]:
+        try:
+            text = (project / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return {}
+        return {key: value.strip().strip("'\"") for key, value in env_values(text).items()}
+
+    ours, keys = values(".env"), values(str(ENV_FRAGMENT)).keys() - SECRET_KEYS
+    notes = []
+    for name in APP_ENV_FILES:
+        theirs = values(name)
+        if differing := sorted(key for key in keys if key in theirs and theirs[key] != ours.get(key)):
+            verb = "differs" if len(differing) == 1 else "differ"
+            notes += [f"{name}: {', '.join(differing)} {verb} from .env, which the template's scripts read;",
+                      f"  if the app loads {name}, it uses another database: make them agree."]
+    return notes
+
+
 def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, name: str, report: Report) -> str:
     """The app's .env/.env.example with the template's keys merged in; other lines byte for byte.
 

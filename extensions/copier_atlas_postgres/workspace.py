@@ -384,12 +384,14 @@ def catalog_notes(dst: object) -> list[str]:
     catalog = max(set(used), key=used.count) if used else ("default" if "default" in catalogs else min(catalogs))
     reference = "catalog:" if catalog == "default" else f"catalog:{catalog}"
     where = "catalog" if catalog == "default" else f"catalogs.{catalog}"
-    notes, missing = [], []
+    notes, missing, unreferenced = [], [], []
     for name, version in pinned.items():
         spec = specs.get(name)
         in_catalog = (spec.split(":", 1)[1] or "default") if isinstance(spec, str) and spec.startswith("catalog:") else None
         if in_catalog is None and name not in catalogs.get(catalog, {}):
             missing.append(f"    {json.dumps(name)}: {version}")
+        elif in_catalog is None:
+            unreferenced.append(name)
         source = catalogs.get(in_catalog, {}).get(name) if in_catalog else spec
         if _AUTH_PACKAGE.fullmatch(name) and source is not None and str(source) != version \
                 and not _EXACT_VERSION.fullmatch(str(source).lstrip("=v")):
@@ -397,6 +399,9 @@ def catalog_notes(dst: object) -> list[str]:
             notes += [f"{name}: {said} {str(source)!r}, which allows releases other than",
                       f"  {version}, the one schemas/00_auth.sql was written for: pin {version}",
                       "  (or run auth:check after each bump)"]
+    if unreferenced:
+        notes[:0] = [f"pnpm catalogs: {where} has {', '.join(unreferenced)}: write {reference!r}",
+                     "  for them in package.json (updates keep it)."]
     if missing:
         notes[:0] = [f"pnpm catalogs: to keep the template's packages in {where}",
                      "  of pnpm-workspace.yaml, add there", *missing,
