@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import destination
+from copier_atlas_postgres import destination, layout
 from tests.helpers import (
     MATRIX,
     TEMPLATE_ROOT,
@@ -205,6 +205,11 @@ def test_destination_paths_cover_what_the_template_writes(render):
             if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
                 continue
             assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in destination.TEMPLATE_FILES), rel
+        # Every file of a copy is one that a copy run again after an interruption may clear (in whatever
+        # order copier wrote them: that is the file system's).
+        for path in project.rglob("*"):
+            rel = path.relative_to(project).as_posix()
+            assert not path.is_file() or any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.WRITTEN), rel
 
 
 # ---- a server built by hand from the convention doc -----------------------------------------------

@@ -29,7 +29,7 @@ TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
 WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
-           "src/auth.ts", "schemas/01_auth_custom.sql")
+           "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl")
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
 # The template's files in schemas/, in load order: Better Auth's (generated), the team's own auth
