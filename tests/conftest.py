@@ -208,27 +208,6 @@ def template_repo(tmp_path_factory) -> Path:
     return repo
 
 
-@pytest.fixture(scope="session")
-def renaming_template_repo(tmp_path_factory) -> Path:
-    """v2.0.0 renames every domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
-    that CHANGELOG.md prescribes for a rename (`tasks.py rename-files`, stage after)."""
-    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("renaming") / "copier-atlas-postgres")
-    for folder in ("schemas", "triggers"):
-        for path in (repo / "template").glob(f"*{folder}*/20_*"):
-            git(repo, "mv", str(path), str(path.with_name("30_" + path.name[3:])))
-    migration = (
-        '_migrations:\n'
-        '  - version: "2.0.0"\n'
-        '    when: "{{ _stage == \'after\' }}"\n'
-        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/tasks.py", rename-files, ".",\n'
-        '              schemas/20_, schemas/30_, triggers/20_, triggers/30_]\n'
-    )
-    replace_once(repo / "copier.yml", "_migrations:\n", migration)
-    commit_all(repo, "v2: domain files renamed 20_ -> 30_")
-    git(repo, "tag", "v2.0.0")
-    return repo
-
-
 @pytest.fixture
 def mono(tmp_path) -> Path:
     """An empty monorepo with one committed file outside apps/."""

@@ -32,10 +32,30 @@ TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 RELEASE_FILES = ("copier.yml", "tasks.py", "template", "extensions")
 
 
-def copy_release_files(source: Path, target: Path) -> None:
-    """The template's release files of SOURCE (a checkout) into TARGET."""
+def small_template_release(repo: Path, files: dict[str, str | None], tag: str) -> Path:
+    """A release of a small template, built as copier's own tests build theirs: FILES (path ->
+    text; None removes the path) written into REPO, committed and tagged TAG. The first release
+    also gets this checkout's tasks.py and extensions/, which the template's tasks run. For tests
+    of update mechanics, where the whole template would only add rendering time."""
+    if not (repo / ".git").exists():
+        for name in ("tasks.py", "extensions"):
+            copy_release_files(TEMPLATE_ROOT, repo, names=(name,))
+        git_init(repo)
+    for path, text in files.items():
+        if text is None:
+            git(repo, "rm", "-q", "--", path)
+        else:
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
+            (repo / path).write_text(text)
+    commit_all(repo, tag)
+    git(repo, "tag", tag)
+    return repo
+
+
+def copy_release_files(source: Path, target: Path, names: tuple[str, ...] = RELEASE_FILES) -> None:
+    """The template's release files of SOURCE (a checkout), or those NAMES of them, into TARGET."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in RELEASE_FILES:
+    for name in names:
         if (source / name).is_dir():
             shutil.copytree(source / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif (source / name).is_file():

@@ -23,11 +23,13 @@ from tests.helpers import (
     V2_README,
     atlas_schemas,
     commit_all,
+    copy_in_process,
     generate,
     git,
     git_init,
     load_schemas,
     replace_once,
+    small_template_release,
     snapshot,
     update,
     update_in_process,
@@ -227,14 +229,46 @@ def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
     assert snapshot(server) == before
 
 
-def test_release_renaming_domain_files_moves_the_users_text(renaming_template_repo, mono, fresh_db, capfd):
-    """A release that renames edited files: the migration moves the user's text to the new names."""
-    server = generate(renaming_template_repo, mono, "shop", ["asset", "portfolio"])
+# A small template whose v2 renames each domain file 20_<domain>.sql -> 30_<domain>.sql,
+# with the migration CHANGELOG.md prescribes for a rename, listed before the update step.
+RENAMING_V1 = {
+    "copier.yml": (
+        "_subdirectory: template\n"
+        "_migrations:\n"
+        "  - command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', after-update, .]\n"
+        "    when: \"{{ _stage == 'after' }}\"\n"
+        "domains: {type: yaml, default: [asset, portfolio]}\n"),
+    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
+        "CREATE SCHEMA {{ domain }};\n",
+    # The template's part of the shared files, which the update step merges (nothing here).
+    "template/.copier/package.fragment.json": "{}\n",
+    "template/.copier/env.fragment": "",
+    "template/.copier/gitignore.fragment": "",
+}
+RENAMING_V2 = {
+    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja": None,
+    "template/schemas/30_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
+        RENAMING_V1["template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja"],
+    "copier.yml": RENAMING_V1["copier.yml"].replace("_migrations:\n", (
+        "_migrations:\n"
+        "  - version: '2.0.0'\n"
+        "    when: \"{{ _stage == 'after' }}\"\n"
+        "    command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', rename-files, ., schemas/20_, schemas/30_]\n")),
+}
+
+
+def test_release_renaming_domain_files_moves_the_users_text(tmp_path, mono, capfd):
+    """A release that renames edited files: the migration moves the user's text to the new names,
+    staged as renames, and the update step after it finds nothing lost."""
+    template = small_template_release(tmp_path / "renaming", RENAMING_V1, "v1.0.0")
+    small_template_release(template, RENAMING_V2, "v2.0.0")
+    copy_in_process(mono, template, "apps/shop/server", {}, ref="v1.0.0")
+    server = mono / "apps" / "shop" / "server"
     asset = server / "schemas" / "20_asset.sql"
     asset.write_text(asset.read_text() + USER_TABLE)
     commit_all(mono, "user table")
-    committed = {p: (server / p).read_text() for p in
-                 ("schemas/20_asset.sql", "schemas/20_portfolio.sql", "triggers/20_asset.sql")}
+    committed = {p: (server / p).read_text() for p in ("schemas/20_asset.sql", "schemas/20_portfolio.sql")}
 
     capfd.readouterr()
     update_in_process(mono, "shop")  # raises unless it succeeds
@@ -246,7 +280,6 @@ def test_release_renaming_domain_files_moves_the_users_text(renaming_template_re
     renamed = git(mono, "diff", "--cached", "-M", "--name-status", "--", "apps/shop/server").splitlines()
     assert "R100\tapps/shop/server/schemas/20_asset.sql\tapps/shop/server/schemas/30_asset.sql" in renamed
     assert git(mono, "diff", "--name-only", "--", "apps/shop/server/schemas") == ""
-    load_schemas(fresh_db, server)
 
 
 # ---- the guard's functions on a plain git repository (no copier) ---------------------------
