@@ -10,14 +10,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from copier_atlas_postgres import better_auth
 from tests.helpers import (
     BASE_ANSWERS,
     RELEASE_0_1_0,
@@ -29,9 +27,9 @@ from tests.helpers import (
     copy_release_files,
     git,
     git_init,
+    install_bun,
+    install_release_set,
     load_maint_check,
-    npm_cache_locked,
-    npm_cache_root,
     release_working_tree_as_v1,
     replace_once,
     tcp_postgres,
@@ -253,41 +251,28 @@ def better_auth_check():
 
 
 @pytest.fixture(scope="session")
-def release_modules(better_auth_check):
+def release_modules():
     """release_modules(version) -> a folder whose node_modules holds exactly that pinned release
-    set (a plain `npm install`, once per set and session: the set of a server with all its plugins)."""
+    set (helpers.install_release_set: once per set; `.ci/run` installs them before the suite)."""
     _require("node")
     _require("npm")
     folders: dict[str, Path] = {}
 
     def install(version: str) -> Path:
         if version not in folders:
-            packages = next(r for r in better_auth.RELEASES if r.version == version).packages
-            target = npm_cache_root() / f"better-auth-{better_auth_check.packages_key(packages)}"
-            with npm_cache_locked():
-                installed = (target / "node_modules" / "better-auth").is_dir()
-                if not installed:
-                    shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
-                    seconds = better_auth_check.npm_install(target, packages)
-            if installed:
-                _timings.append(f"better-auth {version}: reused {target}")
-            else:
-                _timings.append(f"better-auth {version}: npm install {seconds:.1f}s -> {target}")
-            folders[version] = target
+            folders[version], seconds = install_release_set(version)
+            _timings.append(f"better-auth {version}: " + (f"npm install {seconds:.1f}s -> " if seconds else "reused ")
+                            + str(folders[version]))
         return folders[version]
 
     return install
 
 
 @pytest.fixture(scope="session")
-def bun(better_auth_check) -> str:
+def bun() -> str:
     """Path of a bun executable (`npm install bun@BUN_VERSION`, once)."""
     _require("npm")
-    start = time.monotonic()
-    with npm_cache_locked():
-        existed = (npm_cache_root() / f"bun-{BUN_VERSION}" / "node_modules" / ".bin" / "bun").exists()
-        exe = better_auth_check.install_bun(npm_cache_root())
-    _timings.append(f"bun: reused {exe}" if existed else f"bun: npm install {time.monotonic() - start:.1f}s -> {exe}")
+    exe = install_bun()
     version = subprocess.run([exe, "--version"], check=True, capture_output=True, text=True)
     assert version.stdout.strip() == BUN_VERSION, version.stdout
     return exe

@@ -379,12 +379,48 @@ def npm_cache_root() -> Path:
 
 
 @contextlib.contextmanager
-def npm_cache_locked():
-    """One test process at a time installs into the npm cache (pytest-xdist runs two)."""
+def npm_cache_locked(name: str):
+    """One process at a time installs NAME into the test cache (pytest-xdist runs two; the
+    installs before the suite run side by side, one per name)."""
     npm_cache_root().mkdir(parents=True, exist_ok=True)
-    with open(npm_cache_root() / ".lock", "w") as lock:
+    with open(npm_cache_root() / f".lock-{name}", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def install_release_set(version: str) -> tuple[Path, float | None]:
+    """The folder whose node_modules holds exactly that pinned Better Auth release set (a plain
+    `npm install`, once: the set of a server with all its plugins), and the install's seconds
+    (None when it was there)."""
+    from copier_atlas_postgres import better_auth
+
+    check = load_maint_check()
+    packages = next(r for r in better_auth.RELEASES if r.version == version).packages
+    target = npm_cache_root() / f"better-auth-{check.packages_key(packages)}"
+    with npm_cache_locked(target.name):
+        if (target / "node_modules" / "better-auth").is_dir():
+            return target, None
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier install
+        return target, check.npm_install(target, packages)
+
+
+def install_typescript_compiler() -> Path:
+    """The folder whose node_modules holds the esbuild the auth scripts pin (installed once)."""
+    from copier_atlas_postgres import better_auth
+
+    check = load_maint_check()
+    target = npm_cache_root() / f"esbuild-{check.packages_key(better_auth.TYPESCRIPT_COMPILER_PACKAGES)}"
+    with npm_cache_locked(target.name):
+        if not (target / "node_modules" / "esbuild").is_dir():
+            check.npm_install(target, better_auth.TYPESCRIPT_COMPILER_PACKAGES)
+    return target
+
+
+def install_bun() -> str:
+    """Path of the bun the end-to-end tests run the generated server with (installed once)."""
+    check = load_maint_check()
+    with npm_cache_locked("bun"):
+        return check.install_bun(npm_cache_root())
 
 
 def database_url(server: Path) -> str:

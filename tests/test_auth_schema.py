@@ -33,8 +33,8 @@ from tests.helpers import (
     copy_in_process,
     git,
     git_init,
+    install_typescript_compiler,
     load_schemas,
-    npm_cache_root,
     release_working_tree_as_v1,
     replace_once,
     run_npm_script,
@@ -136,9 +136,7 @@ def install_dependencies(project: Path, release: str, release_modules, better_au
     """The project's node_modules: the session's install of its Better Auth release set and one of
     the pinned esbuild, linked (Node follows each link to the package's own folder, where its
     dependencies are); exactly the versions package.json declares."""
-    compiler = npm_cache_root() / f"esbuild-{better_auth_check.packages_key(better_auth.TYPESCRIPT_COMPILER_PACKAGES)}"
-    if not (compiler / "node_modules" / "esbuild").is_dir():
-        better_auth_check.npm_install(compiler, better_auth.TYPESCRIPT_COMPILER_PACKAGES)
+    compiler = install_typescript_compiler()
     modules = project / "node_modules"
     modules.mkdir()
     for install in (release_modules(release), compiler):

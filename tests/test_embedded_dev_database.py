@@ -57,7 +57,7 @@ def npm_install(newcomer: Newcomer) -> None:
     result in the test cache, keyed by the file's bytes (as the Better Auth release sets are)."""
     key = hashlib.sha256((newcomer.server / "package.json").read_bytes()).hexdigest()[:16]
     kept = npm_cache_root() / f"newcomer-{key}"
-    with npm_cache_locked():
+    with npm_cache_locked(kept.name):
         if not (kept / "node_modules" / ".package-lock.json").is_file():
             shutil.rmtree(kept, ignore_errors=True)
             work = Path(tempfile.mkdtemp(prefix=kept.name + ".tmp-", dir=kept.parent))
