@@ -49,9 +49,14 @@ def pytest_configure(config):
     follow TMPDIR."""
     shm = Path("/dev/shm")
     if config.option.basetemp is None and not os.environ.get("PYTEST_DEBUG_TEMPROOT") and shm.is_dir() \
-            and os.access(shm, os.W_OK):
+            and os.access(shm, os.W_OK) and _free_bytes(shm) > 2 * 1024**3:  # a container's is often 64 MB
         os.environ["TMPDIR"] = str(shm)
         tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+def _free_bytes(folder: Path) -> int:
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
 
 
 # ---- Jinja ------------------------------------------------------------------
