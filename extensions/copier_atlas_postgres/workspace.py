@@ -157,19 +157,25 @@ def compose_files(root: Path, skip: Path | None = None) -> list[Path]:
     return found
 
 
-def published_ports(path: Path) -> set[int]:
-    """The host ports a compose file's services publish (short `"127.0.0.1:5432:5432"` and long
-    `published: 5432` syntax); an unreadable file publishes none."""
+def compose_services(path: Path) -> dict[str, dict]:
+    """A compose file's services by name ({} when the file is missing or unreadable)."""
     import yaml  # copier's own dependency
 
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return set()
+        return {}
     services = data.get("services") if isinstance(data, dict) else None
+    return {str(name): service for name, service in services.items() if isinstance(service, dict)} \
+        if isinstance(services, dict) else {}
+
+
+def published_ports(path: Path) -> set[int]:
+    """The host ports a compose file's services publish (short `"127.0.0.1:5432:5432"` and long
+    `published: 5432` syntax); an unreadable file publishes none."""
     ports: set[int] = set()
-    for service in (services or {}).values() if isinstance(services, dict) else ():
-        for mapping in (service.get("ports") or []) if isinstance(service, dict) else ():
+    for service in compose_services(path).values():
+        for mapping in service.get("ports") or []:
             if isinstance(mapping, dict):
                 host = str(mapping.get("published", ""))
             elif match := _PORT_MAPPING.match(str(mapping)):
@@ -264,22 +270,15 @@ def _published_postgres_port(service: dict, variables: dict[str, str]) -> str | 
 def shared_postgres(dst: object) -> SharedPostgres | None:
     """The PostgreSQL service of the monorepo's root compose file (compose.yaml, ..., the names
     `docker compose` reads at the root) that publishes a host port, or None."""
-    import yaml  # copier's own dependency
-
     dst = Path(str(dst)).absolute()
     root = monorepo_root(dst)
     if root is None:
         return None
     variables = _dotenv(root / ".env")  # what compose interpolates, as run at the root
     for name in COMPOSE_FILES:
-        try:
-            data = yaml.load((root / name).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        services = data.get("services") if isinstance(data, dict) else None
-        for service_name, service in (services.items() if isinstance(services, dict) else ()):
-            image = service.get("image") if isinstance(service, dict) else None
-            if not isinstance(image, str) or not SERVICE_NAME.fullmatch(str(service_name)):
+        for service_name, service in compose_services(root / name).items():
+            image = service.get("image")
+            if not isinstance(image, str) or not SERVICE_NAME.fullmatch(service_name):
                 continue
             match = _POSTGRES_IMAGE.fullmatch(_interpolated(image, variables))
             port = _published_postgres_port(service, variables) if match else None
@@ -288,7 +287,7 @@ def shared_postgres(dst: object) -> SharedPostgres | None:
             environment = _environment(service, root, variables)
             version = _TAG_MAJOR.match(match.group(1) or "")
             return SharedPostgres(
-                compose_file=Path(os.path.relpath(root / name, dst)).as_posix(), service=str(service_name), port=port,
+                compose_file=Path(os.path.relpath(root / name, dst)).as_posix(), service=service_name, port=port,
                 user=environment.get("POSTGRES_USER") or "postgres", password=environment.get("POSTGRES_PASSWORD") or None,
                 version=version.group(1) if version else None)
     return None
