@@ -153,6 +153,7 @@ def test_newcomer_path_as_root_from_copy_to_a_checked_database(newcomer):
 
     # Its port taken by another program: the fix db:up prints works as typed, on this uncommitted copy.
     with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the stopped server's closed connections linger
         taken.bind(("127.0.0.1", newcomer.port))
         taken.listen()
         refused = newcomer.run("npm", "run", "--silent", "db:up")
