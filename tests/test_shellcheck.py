@@ -1,10 +1,10 @@
 """The generated shell scripts pass shellcheck, for answer sets that change what they contain.
 
 npm runs each one as `sh scripts/NAME.sh` from the project folder, so they are checked as POSIX sh
-(their `#!/bin/sh` line), from that folder, with `--external-sources`: shellcheck then parses the
-generated `.env` the scripts source (`. ./.env`), and a `.env` that is not valid sh fails the test
-(one answer set has a dev password full of characters the shell treats specially). Every finding,
-notes and style included, fails the test.
+(their `#!/bin/sh` line), from that folder, with `--external-sources`. They read `.env` as data
+(scripts/dotenv.mjs, tests/test_dotenv_readers.py), so a dev password full of characters the shell
+treats specially (one answer set) reaches them only as a quoted value. Every finding, notes and
+style included, fails the test.
 """
 
 from __future__ import annotations
