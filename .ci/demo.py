@@ -19,7 +19,8 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import database_url, give_to, unprivileged_user
+from tests.helpers.files import database_url
+from tests.helpers.postgres import give_to, unprivileged_user
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 ANSWERS = {

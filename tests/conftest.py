@@ -1,5 +1,5 @@
 """The tests' fixtures: real PostgreSQL servers, real copier renders, template releases in real git
-repositories, Atlas, and the npm packages Better Auth needs. Helpers are in helpers.py."""
+repositories, Atlas, and the npm packages Better Auth needs. Helpers are in helpers/, by kind."""
 
 from __future__ import annotations
 
@@ -16,24 +16,12 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from tests.helpers import (
-    BASE_ANSWERS,
-    RELEASE_0_1_0,
-    TEMPLATE_ROOT,
-    V2_PUSH,
-    V2_README,
-    TcpPostgres,
-    commit_all,
-    copy_release_files,
-    git,
-    git_init,
-    install_bun,
-    install_release_set,
-    load_maint_check,
-    release_working_tree_as_v1,
-    replace_once,
-    tcp_postgres,
-)
+from tests.helpers.answers import BASE_ANSWERS
+from tests.helpers.files import replace_once
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.npm import install_bun, install_release_set, load_maint_check
+from tests.helpers.postgres import TcpPostgres, tcp_postgres
+from tests.helpers.releases import RELEASE_0_1_0, TEMPLATE_ROOT, V2_PUSH, V2_README, copy_release_files, release_working_tree_as_v1
 
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
 V2_SCRIPT = '"template:check": "echo convention v2",'
@@ -258,7 +246,7 @@ def better_auth_check():
 @pytest.fixture(scope="session")
 def release_modules():
     """release_modules(version) -> a folder whose node_modules holds exactly that pinned release
-    set (helpers.install_release_set: once per set; `.ci/run` installs them before the suite)."""
+    set (helpers.npm.install_release_set: once per set; `.ci/run` installs them before the suite)."""
     _require("node")
     _require("npm")
     folders: dict[str, Path] = {}

@@ -19,17 +19,11 @@ from copier.errors import UserMessageError
 
 from copier_atlas_postgres.questions import destination
 from copier_atlas_postgres.world import handmade_server, sql_text
-from tests.helpers import (
-    MATRIX,
-    atlas_schemas,
-    commit_all,
-    copy_in_process,
-    git,
-    run_atlas,
-    snapshot,
-    update_in_process,
-    working_directory,
-)
+from tests.helpers.answers import MATRIX
+from tests.helpers.atlas import atlas_schemas, run_atlas
+from tests.helpers.copier_runs import copy_in_process, update_in_process, working_directory
+from tests.helpers.files import snapshot
+from tests.helpers.git import commit_all, git
 
 SERVER = "apps/shop/server"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import psycopg
 
 from copier_atlas_postgres.world.better_auth import PLUGINS
-from tests.helpers import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin, run_atlas
+from tests.helpers.atlas import run_atlas
+from tests.helpers.postgres import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin
 
 # Every character that must be escaped somewhere on its way into atlas.hcl, .env and URLs.
 

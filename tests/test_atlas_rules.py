@@ -11,7 +11,8 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, schema_files
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.postgres import schema_files
 
 # atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",

@@ -28,19 +28,12 @@ import yaml
 
 from copier_atlas_postgres.rendering.values import scratch_database
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import (
-    commit_all,
-    copy_in_process,
-    git,
-    git_init,
-    install_typescript_compiler,
-    load_schemas,
-    release_working_tree_as_v1,
-    replace_once,
-    run_npm_script,
-    server_env,
-    update_in_process,
-)
+from tests.helpers.copier_runs import copy_in_process, update_in_process
+from tests.helpers.files import replace_once
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.npm import install_typescript_compiler, run_npm_script, server_env
+from tests.helpers.postgres import load_schemas
+from tests.helpers.releases import release_working_tree_as_v1
 
 PLUGINS = ["organization"]
 AUTH_SCHEMA = "schemas/00_auth.sql"

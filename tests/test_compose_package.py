@@ -8,7 +8,8 @@ import shlex
 import pytest
 import yaml
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, compose_errors
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.files import compose_errors
 
 # Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
 ATLAS_COMMANDS = {

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 import yaml
 
-from tests.helpers import HOSTILE_PASSWORD, load_schemas, pg_bin, run_npm_script
+from tests.helpers.npm import run_npm_script
+from tests.helpers.postgres import HOSTILE_PASSWORD, load_schemas, pg_bin
 
 TRIGGER_PROBLEM = "no enabled BEFORE UPDATE FOR EACH ROW trigger (on every column) whose function sets updated_at"
 

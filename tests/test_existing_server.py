@@ -18,20 +18,13 @@ from copier.errors import UserMessageError
 
 from copier_atlas_postgres import project_files as layout
 from copier_atlas_postgres.questions import defaults
-from tests.helpers import (
-    MATRIX,
-    TEMPLATE_ROOT,
-    V2_PUSH,
-    commit_all,
-    copier,
-    copy_in_process,
-    git,
-    load_schemas,
-    pg_bin,
-    run_atlas,
-    snapshot,
-    update_in_process,
-)
+from tests.helpers.answers import MATRIX
+from tests.helpers.atlas import run_atlas
+from tests.helpers.copier_runs import copier, copy_in_process, update_in_process
+from tests.helpers.files import snapshot
+from tests.helpers.git import commit_all, git
+from tests.helpers.postgres import load_schemas, pg_bin
+from tests.helpers.releases import TEMPLATE_ROOT, V2_PUSH
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 APP_PACKAGE = """{

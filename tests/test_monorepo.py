@@ -8,7 +8,8 @@ import re
 import psycopg
 import yaml
 
-from tests.helpers import commit_all, copier, copy_in_process, generate, update_in_process
+from tests.helpers.copier_runs import copier, copy_in_process, generate, update_in_process
+from tests.helpers.git import commit_all
 
 
 def answers_of(server):

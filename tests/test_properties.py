@@ -24,7 +24,7 @@ from pglast import keywords
 
 from copier_atlas_postgres.questions.rules import answer_error
 from copier_atlas_postgres.rendering.values import hcl_string, postgres_url
-from tests.helpers import load_schemas
+from tests.helpers.postgres import load_schemas
 
 RENDER_EXAMPLES = 10
 PURE_EXAMPLES = 300

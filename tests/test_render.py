@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
 
 
 def tree(project):

@@ -8,7 +8,9 @@ import shutil
 import psycopg
 import pytest
 
-from tests.helpers import MATRIX, assert_trigger_moved_updated_at, load_schemas, run_npm_script, schema_files
+from tests.helpers.answers import MATRIX
+from tests.helpers.npm import run_npm_script
+from tests.helpers.postgres import assert_trigger_moved_updated_at, load_schemas, schema_files
 
 # A user edit: a domain table that references Better Auth's user table.
 USER_FK = """

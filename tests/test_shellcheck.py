@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import HOSTILE_PASSWORD, SHARED_ANSWERS
+from tests.helpers.answers import SHARED_ANSWERS
+from tests.helpers.postgres import HOSTILE_PASSWORD
 
 ANSWER_SETS = [
     pytest.param({"atlas_pro": False, "dev_database": "docker", "production_path": "declarative",

@@ -10,7 +10,9 @@ import pytest
 from hcl2 import SerializationOptions
 
 from copier_atlas_postgres.world import hcl_text, sql_text
-from tests.helpers import MATRIX, TEMPLATE_ROOT, schema_files
+from tests.helpers.answers import MATRIX
+from tests.helpers.postgres import schema_files
+from tests.helpers.releases import TEMPLATE_ROOT
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 TRICKY_SQL = r"""

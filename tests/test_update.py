@@ -18,22 +18,12 @@ import pytest
 from copier.errors import TaskError
 
 from copier_atlas_postgres.tasks import update_guard
-from tests.helpers import (
-    V2_PUSH,
-    V2_README,
-    atlas_schemas,
-    commit_all,
-    copy_in_process,
-    generate,
-    git,
-    git_init,
-    load_schemas,
-    replace_once,
-    small_template_release,
-    snapshot,
-    update,
-    update_in_process,
-)
+from tests.helpers.atlas import atlas_schemas
+from tests.helpers.copier_runs import copy_in_process, generate, update, update_in_process
+from tests.helpers.files import replace_once, snapshot
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.postgres import load_schemas
+from tests.helpers.releases import V2_PUSH, V2_README, small_template_release
 
 USER_TABLE = """
 -- Added by the team.
