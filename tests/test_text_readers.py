@@ -83,7 +83,8 @@ def test_column_definitions_lose_comments_and_keep_strings():
 def test_statement_text_reassembles_the_file():
     statements = sql_text.split_statements(TRICKY_SQL)
     rebuilt = "".join(s.text for s in statements)
-    assert TRICKY_SQL.startswith(rebuilt) and TRICKY_SQL[len(rebuilt):].strip() == "-- trailing comment only"
+    assert TRICKY_SQL.startswith(rebuilt)
+    assert TRICKY_SQL[len(rebuilt):].strip() == "-- trailing comment only"
 
 
 def hcl_sources(render) -> list[str]:

@@ -55,13 +55,15 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
 
     assert "ACTION NEEDED" not in capfd.readouterr().err
     sql = domain.read_text()
-    assert "CREATE TABLE asset.holding" in sql and "convention v2" in sql.splitlines()[0]
+    assert "CREATE TABLE asset.holding" in sql
+    assert "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
     assert package["scripts"]["schema:apply"].endswith("atlas schema apply --env dev --auto-approve")
     assert package["scripts"]["template:check"] == "echo convention v2"
     assert package["scripts"]["schema:push"] == V2_PUSH  # untouched by the user: the template's change
     readme = (server / "DATABASE.md").read_text()
-    assert readme.startswith("# Demo shop: server database (team Orders)") and V2_README in readme
+    assert readme.startswith("# Demo shop: server database (team Orders)")
+    assert V2_README in readme
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
     assert env_file.read_bytes() == env_before
     assert "U" not in "".join(line[:2] for line in git(mono, "status", "--porcelain").splitlines())
@@ -91,12 +93,14 @@ def test_overlapping_edit_fails_the_update_and_names_the_file(template_repo, mon
         stderr = capfd.readouterr().err
 
     named = "schemas/20_asset.sql" + ("" if conflict == "inline" else ".rej")
-    assert "CONFLICTS" in stderr and f"apps/shop/server/{named}\n" in stderr
+    assert "CONFLICTS" in stderr
+    assert f"apps/shop/server/{named}\n" in stderr
     sql = domain.read_text()
     assert "CREATE TABLE asset.holding" in sql
     if conflict == "inline":  # both sides in the file, marked
         assert "OUR OWN HEADER" in sql
-        assert "<<<<<<< before updating" in sql and "convention v2" in sql
+        assert "<<<<<<< before updating" in sql
+        assert "convention v2" in sql
         assert "UU apps/shop/server/schemas/20_asset.sql" in git(mono, "status", "--porcelain")
     else:  # copier's rej mode: the template's line in the file, the user's rejected hunk in the .rej
         assert "convention v2" in sql
@@ -126,7 +130,8 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     assert (server / "schemas" / "20_billing.sql").is_file()
     assert (server / "triggers" / "20_billing.sql").is_file()
     assert "billing" in atlas_schemas(server)
-    assert asset.read_text() == asset_before and portfolio.read_text() == portfolio_before
+    assert asset.read_text() == asset_before
+    assert portfolio.read_text() == portfolio_before
     load_schemas(fresh_db, server)
     commit_all(mono, "add billing")
 
@@ -135,7 +140,8 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     assert result.returncode != 0
     for path in ("schemas/20_portfolio.sql", "triggers/20_portfolio.sql"):
         assert f"apps/shop/server/{path}" in result.stderr
-    assert "KEPT" in result.stderr and "git rm apps/shop/server/schemas/20_portfolio.sql" in result.stderr
+    assert "KEPT" in result.stderr
+    assert "git rm apps/shop/server/schemas/20_portfolio.sql" in result.stderr
     assert portfolio.read_text() == portfolio_before  # restored with the user's table
     assert (server / "triggers" / "20_portfolio.sql").is_file()
     assert "portfolio" not in atlas_schemas(server)
@@ -167,7 +173,8 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
     assert "template:check" in (server / "package.json").read_text()  # v2's change, merged
     assert atlas_schemas(server)[-2:] == ["asset", "billing"]
-    assert (server / "schemas" / "20_billing.sql").is_file() and (server / "triggers" / "20_billing.sql").is_file()
+    assert (server / "schemas" / "20_billing.sql").is_file()
+    assert (server / "triggers" / "20_billing.sql").is_file()
     assert "- billing" in (server / ".copier-answers.yml").read_text()
     commit_all(mono, "add billing")
 
@@ -177,7 +184,8 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
         result = npm_run("domain:add", *args)
         assert result.returncode != 0, args
         assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr  # one line
-        assert result.stderr.startswith("domain:add: ") and reason in result.stderr, result.stderr
+        assert result.stderr.startswith("domain:add: "), result.stderr
+        assert reason in result.stderr, result.stderr
         assert git(mono, "status", "--porcelain") == "", args
 
 
@@ -199,7 +207,8 @@ def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mo
     assert "_commit: v1.0.0" in (b / ".copier-answers.yml").read_text()
     status = git(mono, "status", "--porcelain").splitlines()
     assert [line for line in status if "apps/b/" in line] == []
-    assert " M README.md" in status and "?? notes.txt" in status
+    assert " M README.md" in status
+    assert "?? notes.txt" in status
 
 
 def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
@@ -214,7 +223,8 @@ def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
 
     err = capfd.readouterr().err
     assert "Keeping template version 2.0.0" in err
-    assert "Nothing changed in apps/shop/server: it is up to date." in err and "Next: review" not in err
+    assert "Nothing changed in apps/shop/server: it is up to date." in err
+    assert "Next: review" not in err
     assert git(mono, "status", "--porcelain") == ""
     assert snapshot(server) == before
 
@@ -266,7 +276,8 @@ def test_release_renaming_domain_files_moves_the_users_text(tmp_path, mono, capf
     assert "renamed schemas/20_asset.sql -> schemas/30_asset.sql" in capfd.readouterr().err
     for old, text in committed.items():
         new = old.replace("/20_", "/30_")
-        assert not (server / old).exists() and (server / new).read_text() == text
+        assert not (server / old).exists()
+        assert (server / new).read_text() == text
     renamed = git(mono, "diff", "--cached", "-M", "--name-status", "--", "apps/shop/server").splitlines()
     assert "R100\tapps/shop/server/schemas/20_asset.sql\tapps/shop/server/schemas/30_asset.sql" in renamed
     assert git(mono, "diff", "--name-only", "--", "apps/shop/server/schemas") == ""
@@ -321,11 +332,15 @@ def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db, capfd):
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     dependencies = json.loads((server / "package.json").read_text())["dependencies"]
     assert scripts["schema:apply"] == "sh scripts/apply-triggers.sh --after atlas schema apply --env dev"
-    assert scripts["db:check"] == "sh scripts/db-check.sh" and "migrate:apply" not in scripts
-    assert scripts["dev"] == "bun run src/index.ts" and scripts["schema:inspect"].endswith("--format x")
-    assert dependencies["hono"] == "^4.0.0" and dependencies["better-auth"] != "1.7.5"
+    assert scripts["db:check"] == "sh scripts/db-check.sh"
+    assert "migrate:apply" not in scripts
+    assert scripts["dev"] == "bun run src/index.ts"
+    assert scripts["schema:inspect"].endswith("--format x")
+    assert dependencies["hono"] == "^4.0.0"
+    assert dependencies["better-auth"] != "1.7.5"
     assert "kept your" not in stderr  # nothing the team changed collided with the template
-    assert "README.md is yours now" in stderr and (server / "README.md").read_text() == readme
+    assert "README.md is yours now" in stderr
+    assert (server / "README.md").read_text() == readme
     assert (server / "DATABASE.md").is_file()
     assert env_file.read_text() == env_before  # same answers: .env untouched, secret and own line
     load_schemas(fresh_db, server)
