@@ -2,7 +2,9 @@
 where its exit status and output are the point (a refused or conflicting update, the npm scripts);
 copier's API in this process otherwise (the same run, the output read from fd 2).
 
-Template releases v1.0.0 and v2.0.0 are built in the test (tests/conftest.py, `template_repo`).
+The update mechanics run on small template releases written here (as copier's own tests do); the
+tests about the template's own files on the real template, released as v1.0.0 and v2.0.0 by
+tests/conftest.py (`template_repo`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,40 @@ CREATE TABLE asset.holding (
   quantity numeric NOT NULL
 );
 """
+
+
+# A small template for the update mechanics, written here as copier's own tests write theirs: one
+# schema file per domain, the template's part of the shared files (which the update step merges),
+# and the update step after every update, as copier.yml's last migration.
+DOMAIN_FILE = "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja"
+DOMAIN_FILE_BODY = ("-- Atlas loads schemas/ in file-name order.\n-- Name constraints and indexes explicitly.\n\n"
+                    "CREATE SCHEMA {{ domain }};\n\n-- Tables\n\n-- Views\n\n-- Functions\n")
+SMALL_V1 = {
+    "copier.yml": (
+        "_subdirectory: template\n"
+        "_migrations:\n"
+        "  - command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', after-update, .]\n"
+        "    when: \"{{ _stage == 'after' }}\"\n"
+        "domains: {type: yaml, default: [asset, portfolio]}\n"),
+    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+    # Long enough that the header line and tables added at the end are separate hunks of a diff.
+    DOMAIN_FILE: "-- Schema {{ domain }}: one business domain.\n" + DOMAIN_FILE_BODY,
+    "template/.copier/package.fragment.json": "{}\n",
+    "template/.copier/env.fragment": "",
+    "template/.copier/gitignore.fragment": "",
+}
+# A convention change: the domain files' first line, and a new script in package.json.
+CONVENTION_V2 = {
+    DOMAIN_FILE: "-- Schema {{ domain }} (convention v2): one business domain.\n" + DOMAIN_FILE_BODY,
+    "template/.copier/package.fragment.json": '{"scripts": {"template:check": "echo convention v2"}}\n',
+}
+
+
+@pytest.fixture(scope="module")
+def small_release(tmp_path_factory) -> Path:
+    """SMALL_V1 released as v1.0.0, then with CONVENTION_V2 as v2.0.0."""
+    template = small_template_release(tmp_path_factory.mktemp("small") / "template", SMALL_V1, "v1.0.0")
+    return small_template_release(template, CONVENTION_V2, "v2.0.0")
 
 
 # ---- scenarios ----------------------------------------------------------------------------
@@ -71,10 +107,10 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
 
 
 @pytest.mark.parametrize("conflict", ["inline", "rej"])
-def test_overlapping_edit_fails_the_update_and_names_the_file(template_repo, mono, conflict, capfd):
+def test_overlapping_edit_fails_the_update_and_names_the_file(small_release, mono, conflict, capfd):
     """2. The user changed the line v2 changes: exit status 1, the file is named, their text stays.
     Inline through the CLI (its exit status); rej through copier's API (its TaskError's status)."""
-    server = generate(template_repo, mono, "shop", ["asset"])
+    server = generate(small_release, mono, "shop", ["asset"])
     domain = server / "schemas" / "20_asset.sql"
     lines = domain.read_text().split("\n")
     lines[0] = "-- Asset schema: OUR OWN HEADER, written by the team."
@@ -189,10 +225,10 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
         assert git(mono, "status", "--porcelain") == "", args
 
 
-def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mono):
+def test_two_projects_update_independently_in_a_dirty_monorepo(small_release, mono):
     """4. Updating apps/a leaves apps/b untouched, while files elsewhere are modified/untracked."""
-    a = generate(template_repo, mono, "a", ["asset"])
-    b = generate(template_repo, mono, "b", ["asset"])
+    a = generate(small_release, mono, "a", ["asset"])
+    b = generate(small_release, mono, "b", ["asset"])
     (mono / "README.md").write_text("# The monorepo, edited and not committed\n")
     (mono / "notes.txt").write_text("untracked\n")
     (mono / "apps" / "web").mkdir()
@@ -229,28 +265,12 @@ def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
     assert snapshot(server) == before
 
 
-# A small template whose v2 renames each domain file 20_<domain>.sql -> 30_<domain>.sql,
-# with the migration CHANGELOG.md prescribes for a rename, listed before the update step.
-RENAMING_V1 = {
-    "copier.yml": (
-        "_subdirectory: template\n"
-        "_migrations:\n"
-        "  - command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', after-update, .]\n"
-        "    when: \"{{ _stage == 'after' }}\"\n"
-        "domains: {type: yaml, default: [asset, portfolio]}\n"),
-    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
-    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
-        "CREATE SCHEMA {{ domain }};\n",
-    # The template's part of the shared files, which the update step merges (nothing here).
-    "template/.copier/package.fragment.json": "{}\n",
-    "template/.copier/env.fragment": "",
-    "template/.copier/gitignore.fragment": "",
-}
+# SMALL_V1's v2 renames each domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
+# CONTRIBUTING.md prescribes for a rename, listed before the update step.
 RENAMING_V2 = {
-    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja": None,
-    "template/schemas/30_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
-        RENAMING_V1["template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja"],
-    "copier.yml": RENAMING_V1["copier.yml"].replace("_migrations:\n", (
+    DOMAIN_FILE: None,
+    DOMAIN_FILE.replace("/20_", "/30_"): SMALL_V1[DOMAIN_FILE],
+    "copier.yml": SMALL_V1["copier.yml"].replace("_migrations:\n", (
         "_migrations:\n"
         "  - version: '2.0.0'\n"
         "    when: \"{{ _stage == 'after' }}\"\n"
@@ -261,7 +281,7 @@ RENAMING_V2 = {
 def test_release_renaming_domain_files_moves_the_users_text(tmp_path, mono, capfd):
     """A release that renames edited files: the migration moves the user's text to the new names,
     staged as renames, and the update step after it finds nothing lost."""
-    template = small_template_release(tmp_path / "renaming", RENAMING_V1, "v1.0.0")
+    template = small_template_release(tmp_path / "renaming", SMALL_V1, "v1.0.0")
     small_template_release(template, RENAMING_V2, "v2.0.0")
     copy_in_process(mono, template, "apps/shop/server", {}, ref="v1.0.0")
     server = mono / "apps" / "shop" / "server"
