@@ -3,9 +3,12 @@ template written in a test (as copier's own tests build theirs), the real 0.1.0 
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
+from .files import replace_once
 from .git import commit_all, git, git_init
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +60,43 @@ def release_working_tree_as_v1(repo: Path) -> Path:
 RELEASE_0_1_0 = "ad3ccf5"
 
 
-# What the real template's v2 (conftest's template_repo) changes, for the tests that look for it.
+# What the working tree's v2 changes (release_working_tree_v1_v2), some of it for the tests to look for.
+V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
+V2_SCRIPT = '"template:check": "echo convention v2",'
 V2_PUSH = "atlas schema push --env dev --tag latest"
 V2_README = "Convention v2: run `npm run template:check` after each template update."
+
+
+def release_working_tree_v1_v2(repo: Path) -> Path:
+    """The working tree's template tagged v1.0.0, then with a convention change tagged v2.0.0: the
+    same files change in regions a user rarely touches (for the tests about the template's files;
+    the update mechanics use small_template_release)."""
+    release_working_tree_as_v1(repo)
+    (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
+    first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
+    replace_once(domain_file, first, V2_DOMAIN_LINE)
+    fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
+    replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
+    replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
+    readme = repo / "template" / "DATABASE.md.jinja"
+    readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
+    commit_all(repo, "v2: convention change")
+    git(repo, "tag", "v2.0.0")
+    return repo
+
+
+def release_0_1_0_then_working_tree(repo: Path) -> Path:
+    """The real 0.1.0 release (RELEASE_0_1_0) tagged v0.1.0, then the working tree's template tagged v0.2.0."""
+    repo.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
+                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    git_init(repo)
+    commit_all(repo, "0.1.0")
+    git(repo, "tag", "v0.1.0")
+    for folder in ("template", "extensions"):
+        shutil.rmtree(repo / folder)
+    copy_release_files(TEMPLATE_ROOT, repo)
+    commit_all(repo, "0.2.0")
+    git(repo, "tag", "v0.2.0")
+    return repo
