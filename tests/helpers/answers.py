@@ -7,14 +7,11 @@ import pytest
 # Answers that keep a project small and fast to load; tests override what they need.
 BASE_ANSWERS = {"project_name": "Demo Shop", "project_slug": "shop"}
 
-
 # copier.yml's default dev database, for tests that check what a project without that answer gets.
 DEFAULT_DEV_DATABASE = "embedded"
 
-
 # The shared dev database outside a monorepo (a render): the service the root compose file would name.
 SHARED_ANSWERS = {"dev_database": "shared", "shared_service": "postgres", "shared_compose_file": "../../../compose.yaml"}
-
 
 # The answer matrix every structural test runs over: 0, 1 and several domains;
 # Better Auth on/off; docker/local/shared dev database; Atlas Pro/free; each production path with

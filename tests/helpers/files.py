@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import importlib.util
 import json
 from pathlib import Path
 

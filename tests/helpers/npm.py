@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib.resources
 import importlib.util
 import os
 import shutil
