@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import database_url
+from tests.helpers.files import database_url
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 ANSWERS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHARED_ANSWERS
+from tests.helpers.answers import SHARED_ANSWERS
 
 URL = "postgres://shop_owner:pw@localhost:5999/shop?sslmode=disable"
 

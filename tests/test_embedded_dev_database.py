@@ -22,17 +22,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import (
-    COREPACK_ENV,
-    copy_in_process,
-    database_url,
-    free_tcp_port,
-    git_init,
-    give_to,
-    npm_cache_locked,
-    npm_cache_root,
-    unprivileged_user,
-)
+from tests.helpers.copier_runs import copy_in_process
+from tests.helpers.files import database_url
+from tests.helpers.git import git_init
+from tests.helpers.npm import COREPACK_ENV, npm_cache_locked, npm_cache_root
+from tests.helpers.postgres import free_tcp_port, give_to, unprivileged_user
 
 
 class Newcomer:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import HOSTILE_PASSWORD, SHARED_ANSWERS
+from tests.helpers.answers import SHARED_ANSWERS
+from tests.helpers.postgres import HOSTILE_PASSWORD
 
 ANSWER_SETS = [
     pytest.param({"atlas_pro": False, "dev_database": "docker", "production_path": "declarative",
@@ -49,11 +50,13 @@ def shellcheck() -> str:
 def test_generated_scripts_pass_shellcheck(render, answers):
     project = render(**answers)
     scripts = sorted(p.relative_to(project).as_posix() for p in (project / "scripts").glob("*.sh"))
-    assert "scripts/db-check.sh" in scripts and "scripts/domain-add.sh" in scripts
+    assert "scripts/db-check.sh" in scripts
+    assert "scripts/domain-add.sh" in scripts
     assert ("scripts/apply-triggers.sh" in scripts) == (not answers["atlas_pro"])
     for script in scripts:
         assert (project / script).read_text().startswith("#!/bin/sh\n"), f"{script}: npm runs it with sh"
 
     result = subprocess.run([shellcheck(), "--external-sources", "--format=gcc", *scripts],
                             cwd=project, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and not result.stdout.strip(), f"shellcheck:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"shellcheck:\n{result.stdout}{result.stderr}"
+    assert not result.stdout.strip(), f"shellcheck:\n{result.stdout}{result.stderr}"
