@@ -174,7 +174,8 @@ def better_auth_plugins_offered() -> list[str]:
 
 def auth_schema_facts() -> dict:
     """What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line."""
-    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK}
+    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK,
+            "supported": _better_auth().SCRIPTS_SUPPORT}
 
 
 # The lists copier.yml offers as choices (one source each), and facts the template's files share.

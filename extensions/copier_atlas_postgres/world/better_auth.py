@@ -36,6 +36,11 @@ GENERATED_MARK = "-- Better Auth tables written by `npm run auth:generate`"
 # What compiles a TypeScript auth config for `npm run auth:generate` and `auth:check` (a dependency
 # the template adds, pinned like the Better Auth set).
 TYPESCRIPT_COMPILER_PACKAGES = {"esbuild": "0.28.2"}
+# The better-auth releases the auth scripts (auth:generate, auth:check, auth:try) run with: from the
+# first, up to the second (not included). Checked with 1.3.0, 1.3.14, 1.4.22 and the pinned sets; its
+# getMigrations() moved from better-auth/db to better-auth/db/migration in 1.5.0, and a 2.x may move
+# it again. Outside the range the scripts name the release found and the line to change.
+SCRIPTS_SUPPORT = ("1.3.0", "2.0.0")
 
 
 @dataclass(frozen=True)
