@@ -116,6 +116,11 @@ def env_file_notes(environment, dst: object) -> list[str]:
     return merged_files.env_file_notes(started_in(environment, dst))
 
 
+@pass_environment
+def better_auth_version_notes(environment, dst: object) -> list[str]:
+    return _better_auth().version_notes(started_in(environment, dst))
+
+
 FILTERS = {
     # before anything is written
     "refuse_copy_problems": destination.refuse_copy_problems,
@@ -157,6 +162,7 @@ FILTERS = {
     "auth_schema_if_generated": auth_schema_if_generated,
     "catalog_notes": catalog_notes,
     "env_file_notes": env_file_notes,
+    "better_auth_version_notes": better_auth_version_notes,
 }
 
 
