@@ -117,6 +117,14 @@ def env_file_notes(environment, dst: object) -> list[str]:
 
 
 @pass_environment
+def app_url(environment, dst: object) -> str:
+    """BETTER_AUTH_URL in development: localhost on the port the app's dev script declares."""
+    from ..world import app_runtime
+
+    return f"http://localhost:{app_runtime.app_port(started_in(environment, dst))}"
+
+
+@pass_environment
 def better_auth_version_notes(environment, dst: object) -> list[str]:
     return _better_auth().version_notes(started_in(environment, dst))
 
@@ -145,6 +153,7 @@ FILTERS = {
     "hcl_list": values.hcl_list,
     "sql_identifier": sql_text.sql_identifier,
     "dotenv_value": values.dotenv_value,
+    "app_url": app_url,
     "json_string": values.json_string,
     "schema_names": values.schema_names,
     "scratch_database": values.scratch_database,
