@@ -58,10 +58,11 @@ def test_the_copy_names_the_release_the_workspace_runs_and_the_lines_env_local_n
     env = (app / ".env").read_text()
     assert "BETTER_AUTH_URL='http://localhost:3001'\n" in env  # the dev script's port
     notes = env_file_notes(app)
-    assert notes == [".env.local: the app loads it and lacks DATABASE_URL, BETTER_AUTH_SECRET, BETTER_AUTH_URL; "
-                     "add them from .env:",
-                     "  grep -E '^(DATABASE_URL|BETTER_AUTH_SECRET|BETTER_AUTH_URL)=' .env >> .env.local"]
-    subprocess.run(notes[1], shell=True, cwd=app, check=True)  # as typed
+    assert notes == [".env.local: the app loads it; add from .env what it lacks",
+                     "  (DATABASE_URL, BETTER_AUTH_SECRET, BETTER_AUTH_URL):",
+                     "  grep -E '^(DATABASE_URL|BETTER_AUTH_(SECRET|URL))=' .env >> .env.local"]
+    assert max(map(len, notes)) <= 80
+    subprocess.run(notes[-1], shell=True, cwd=app, check=True)  # as typed
     local = (app / ".env.local").read_text()
     assert local.startswith("LOG_LEVEL=debug\n") and all(
         line in local for line in env.splitlines() if line.startswith(("DATABASE_URL=", "BETTER_AUTH_")))

@@ -253,13 +253,23 @@ def env_file_notes(project: object) -> list[str]:
                       f"  if the app loads {name}, it uses another database: make them agree."]
         if missing := [key for key in needed if key not in theirs]:
             # Copied from .env by a command, so that no secret is printed.
-            notes += [f"{name}: the app loads it and lacks {', '.join(missing)}; add them from .env:",
-                      f"  grep -E '^({'|'.join(missing)})=' .env >> {name}"]
+            notes += [f"{name}: the app loads it; add from .env what it lacks",
+                      f"  ({', '.join(missing)}):", f"  grep -E '^{_keys_pattern(missing)}=' .env >> {name}"]
     return notes
 
 
 # What the app's own Better Auth needs at run time, from the template's .env keys.
 RUNTIME_KEYS = ("DATABASE_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL")
+def _keys_pattern(keys: list[str]) -> str:
+    """An extended regex for exactly these keys, short enough for one line: (DATABASE_URL|BETTER_AUTH_(SECRET|URL))."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        prefix, _, rest = key.rpartition("_")
+        groups.setdefault(prefix + "_" if prefix else "", []).append(rest)
+    parts = [prefix + (rests[0] if len(rests) == 1 else f"({'|'.join(rests)})") for prefix, rests in groups.items()]
+    return parts[0] if len(parts) == 1 else f"({'|'.join(parts)})"
+
+
 def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, name: str, report: Report) -> str:
     """The app's .env/.env.example with the template's keys merged in; other lines byte for byte.
 
