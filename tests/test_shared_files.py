@@ -147,7 +147,8 @@ def test_an_apps_own_env_file_is_named_where_it_disagrees_with_env(tmp_path):
     (tmp_path / ".env.local").write_text("POSTGRES_DB=shop\nDATABASE_URL=\"postgres://a:b@localhost:5432/shop\"\n"
                                          "BETTER_AUTH_SECRET=other\nPORT=3000\n")
     assert shared_files.env_file_notes(tmp_path) == []
-    (tmp_path / ".env.development").write_text("POSTGRES_DB=legacy\nDATABASE_URL=postgres://a:b@localhost:5432/legacy\n")
+    (tmp_path / ".env.development").write_text("POSTGRES_DB=legacy\nDATABASE_URL=postgres://a:b@localhost:5432/legacy\n"
+                                               "BETTER_AUTH_SECRET=other\n")
     assert shared_files.env_file_notes(tmp_path) == [
         ".env.development: DATABASE_URL, POSTGRES_DB differ from .env, which the template's scripts read;",
         "  if the app loads .env.development, it uses another database: make them agree."]

@@ -116,6 +116,19 @@ def env_file_notes(environment, dst: object) -> list[str]:
     return merged_files.env_file_notes(started_in(environment, dst))
 
 
+@pass_environment
+def app_url(environment, dst: object) -> str:
+    """BETTER_AUTH_URL in development: localhost on the port the app's dev script declares."""
+    from ..world import app_runtime
+
+    return f"http://localhost:{app_runtime.app_port(started_in(environment, dst))}"
+
+
+@pass_environment
+def better_auth_version_notes(environment, dst: object) -> list[str]:
+    return _better_auth().version_notes(started_in(environment, dst))
+
+
 FILTERS = {
     # before anything is written
     "refuse_copy_problems": destination.refuse_copy_problems,
@@ -140,6 +153,7 @@ FILTERS = {
     "hcl_list": values.hcl_list,
     "sql_identifier": sql_text.sql_identifier,
     "dotenv_value": values.dotenv_value,
+    "app_url": app_url,
     "json_string": values.json_string,
     "schema_names": values.schema_names,
     "scratch_database": values.scratch_database,
@@ -157,6 +171,7 @@ FILTERS = {
     "auth_schema_if_generated": auth_schema_if_generated,
     "catalog_notes": catalog_notes,
     "env_file_notes": env_file_notes,
+    "better_auth_version_notes": better_auth_version_notes,
 }
 
 
@@ -174,7 +189,8 @@ def better_auth_plugins_offered() -> list[str]:
 
 def auth_schema_facts() -> dict:
     """What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line."""
-    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK}
+    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK,
+            "supported": _better_auth().SCRIPTS_SUPPORT}
 
 
 # The lists copier.yml offers as choices (one source each), and facts the template's files share.
