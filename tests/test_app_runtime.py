@@ -13,7 +13,9 @@ import pytest
 
 from copier_atlas_postgres.tasks.merged_files import env_file_notes
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import copy_in_process, git_init, install_typescript_compiler, run_npm_script
+from tests.helpers.copier_runs import copy_in_process
+from tests.helpers.git import git_init
+from tests.helpers.npm import install_typescript_compiler, run_npm_script
 from tests.npm_packages import install_older_better_auth
 
 
