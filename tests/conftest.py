@@ -36,7 +36,7 @@ from tests.helpers import (
 )
 
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
-V2_SCRIPT = '"template:check": "echo convention v2",'
+V2_SCRIPT = ("template:check", "echo convention v2")
 
 
 # ---- Where temporary files go ---------------------------------------------------
@@ -201,8 +201,8 @@ def template_repo(tmp_path_factory) -> Path:
     (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
     first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
     replace_once(domain_file, first, V2_DOMAIN_LINE)
-    fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
-    replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
+    fragment = repo / "extensions" / "copier_atlas_postgres" / "rendering" / "package_json.py"
+    replace_once(fragment, '    result["db:check"]', f'    result[{V2_SCRIPT[0]!r}] = {V2_SCRIPT[1]!r}\n    result["db:check"]')
     replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
     readme = repo / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")

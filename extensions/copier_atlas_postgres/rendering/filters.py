@@ -19,7 +19,7 @@ from .. import git
 from ..project_files import AUTH_SCHEMA_FILE
 from ..questions import defaults, destination, rules
 from ..world import monorepo, package_managers, sql_text
-from . import values
+from . import package_json, values
 
 
 def started_in(environment, dst: object) -> Path:
@@ -70,6 +70,12 @@ def run(context, script: str) -> str:
     """`{{ "schema:apply --dry-run" | run }}`: the command a user types for that script and its
     arguments, with the project's package_manager answer."""
     return package_managers.run_command(script, context.get("package_manager"))
+
+
+@pass_context
+def package_json_part(context) -> str:
+    """`{{ package_json_part() }}`: .copier/package.fragment.json for this project's answers."""
+    return package_json.package_json_text(context.get_all())
 
 
 def package_manager_commands(name: object) -> package_managers.PackageManager:
@@ -184,6 +190,7 @@ GLOBALS = {
     "better_auth_plugins_offered": better_auth_plugins_offered,
     "pnpm_build_decisions": package_managers.pnpm_build_decisions,
     "auth_schema_facts": auth_schema_facts,
+    "package_json_part": package_json_part,
 }
 
 
