@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import pass_context
 from jinja2.ext import Extension
 
-from . import answers, destination, git, layout, monorepo, rendering, workspace
+from . import answers, destination, git, layout, monorepo, rendering, schema_views, workspace
 
 
 def _shared_files():
@@ -68,6 +68,8 @@ FILTERS = {
     "better_auth_imports": lambda plugins: _better_auth().plugin_imports(plugins or []),
     "better_auth_plugins_error":
         lambda plugins: answers.fit("better_auth_plugins", _better_auth().plugins_error(plugins)),
+    # scripts/schema-views.mjs (db:types)
+    "schema_views_dev_dependencies": lambda use_better_auth: schema_views.dev_dependencies(bool(use_better_auth)),
 }
 
 
