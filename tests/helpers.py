@@ -422,14 +422,14 @@ def install_typescript_compiler() -> Path:
     return target
 
 
-# What reads the schema views in the tests: TypeScript's compiler, and Mermaid's own parser (it needs a
-# DOM: jsdom's).
-SCHEMA_VIEW_READERS = {"typescript": "5.9.3", "mermaid": "11.17.2", "jsdom": "26.1.0"}
+# What reads the schema views in the tests besides the project's TypeScript: Mermaid's own parser (it
+# needs a DOM: jsdom's).
+SCHEMA_VIEW_READERS = {"mermaid": "11.17.2", "jsdom": "26.1.0"}
 
 
 def install_schema_view_tools() -> Path:
-    """The folder whose node_modules holds what a project's db:types runs on (kysely-codegen, kysely,
-    pg: its devDependencies without Better Auth) and what reads the files (installed once)."""
+    """The folder whose node_modules holds what a project's db:types runs on (kysely-codegen,
+    typescript, kysely, pg: its devDependencies without Better Auth) and Mermaid (installed once)."""
     from copier_atlas_postgres import schema_views
 
     check = load_maint_check()

@@ -23,7 +23,8 @@ def test_tree(render, answers):
                 "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment",
                 ".copier/merge-base.json"}
     expected.add("schemas/10_public.sql")
-    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
+    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh",
+                 "scripts/schema-views.mjs"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
         expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts", "scripts/auth-schema.mjs",
