@@ -157,11 +157,13 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
 
     assert "PostgreSQL stopped" in newcomer.ok("npm", "run", "db:down")
     assert "not running" in newcomer.ok("npm", "run", "db:down")
-    # The data folder is ignored: what is left to commit is npm's lock file.
+    # The data folder is ignored: what is left to commit is npm's lock file and what the apply wrote
+    # from the schema (SCHEMA.md, src/db/types.ts).
     assert (newcomer.server / ".postgres" / "data" / "PG_VERSION").is_file()
     status = subprocess.run(["git", "-c", "safe.directory=*", "status", "--porcelain"], cwd=newcomer.server,
                             capture_output=True, text=True, check=True).stdout
-    assert status.splitlines() == ["?? apps/shop/server/package-lock.json"]
+    assert status.splitlines() == ["?? apps/shop/server/SCHEMA.md", "?? apps/shop/server/package-lock.json",
+                                   "?? apps/shop/server/src/db/"]
 
 
 
