@@ -5,7 +5,7 @@
     python tasks.py rename-files PROJECT OLD_PREFIX NEW_PREFIX [...]
     python tasks.py readme-note PROJECT
 
-The steps themselves are in extensions/copier_atlas_postgres/tasks.py.
+The steps themselves are in extensions/copier_atlas_postgres/tasks/steps.py.
 """
 
 import sys
@@ -13,4 +13,4 @@ import sys
 from extensions.loader import load_module
 
 if __name__ == "__main__":
-    sys.exit(load_module("tasks").main(sys.argv[1:]))
+    sys.exit(load_module("tasks.steps").main(sys.argv[1:]))

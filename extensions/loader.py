@@ -46,12 +46,12 @@ def _importable(folder: Path) -> bool:
 
 
 def load_module(name: str) -> ModuleType:
-    """One module of this folder's package, e.g. load_module("jinja_filters")."""
+    """One module of this folder's package, e.g. load_module("rendering.filters")."""
     return importlib.import_module(f"{load_package().__name__}.{name}")
 
 
 def __getattr__(name: str):
     # copier.yml's `extensions/loader.py:TemplateFilters`; tasks.py does not pay for Jinja's import.
     if name == "TemplateFilters":
-        return load_module("jinja_filters").TemplateFilters
+        return load_module("rendering.filters").TemplateFilters
     raise AttributeError(name)

@@ -398,7 +398,7 @@ def install_release_set(version: str) -> tuple[Path, float | None]:
     """The folder whose node_modules holds exactly that pinned Better Auth release set (a plain
     `npm install`, once: the set of a server with all its plugins), and the install's seconds
     (None when it was there)."""
-    from copier_atlas_postgres import better_auth
+    from copier_atlas_postgres.world import better_auth
 
     check = load_maint_check()
     packages = next(r for r in better_auth.RELEASES if r.version == version).packages
@@ -412,7 +412,7 @@ def install_release_set(version: str) -> tuple[Path, float | None]:
 
 def install_typescript_compiler() -> Path:
     """The folder whose node_modules holds the esbuild the auth scripts pin (installed once)."""
-    from copier_atlas_postgres import better_auth
+    from copier_atlas_postgres.world import better_auth
 
     check = load_maint_check()
     target = npm_cache_root() / f"esbuild-{check.packages_key(better_auth.TYPESCRIPT_COMPILER_PACKAGES)}"
@@ -430,7 +430,7 @@ SCHEMA_VIEW_READERS = {"mermaid": "11.17.2", "jsdom": "26.1.0"}
 def install_schema_view_tools() -> Path:
     """The folder whose node_modules holds what a project's db:types runs on (kysely-codegen,
     typescript, kysely, pg: its devDependencies without Better Auth) and Mermaid (installed once)."""
-    from copier_atlas_postgres import schema_views
+    from copier_atlas_postgres.world import schema_views
 
     check = load_maint_check()
     packages = {**schema_views.dev_dependencies(use_better_auth=False), **SCHEMA_VIEW_READERS}

@@ -18,7 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from copier_atlas_postgres import answers, better_auth
+from copier_atlas_postgres.questions import rules as answers
+from copier_atlas_postgres.world import better_auth
 from tests.helpers import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_schema_view_tools, install_typescript_compiler
 
 

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import destination, handmade_server, sql_text
+from copier_atlas_postgres.questions import destination
+from copier_atlas_postgres.world import handmade_server, sql_text
 from tests.helpers import (
     MATRIX,
     atlas_schemas,

@@ -7,8 +7,9 @@ import re
 import pytest
 from pglast import keywords
 
-from copier_atlas_postgres import answers
-from copier_atlas_postgres.answers import RULES, answer_error, display_width
+from copier_atlas_postgres.questions import defaults, rules
+from copier_atlas_postgres.questions.rules import RULES, answer_error, display_width
+from copier_atlas_postgres.world import sql_text
 
 # (question, value, fragment of the message) -- fragment None means the value is accepted.
 OK = None
@@ -186,8 +187,8 @@ def test_every_free_text_question_has_a_validator():
 def test_keywords_match_pglast():
     """extensions/pg_keywords.py is generated from pglast: a pglast bump must regenerate it."""
     expected = keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
-    assert answers.PG_RESERVED == expected, "run maint/pg_keywords.py"
-    assert {"select", "user", "table", "authorization", "left"} <= answers.PG_RESERVED
+    assert sql_text.PG_RESERVED == expected, "run maint/pg_keywords.py"
+    assert {"select", "user", "table", "authorization", "left"} <= sql_text.PG_RESERVED
 
 
 def test_suggestions_are_valid_identifiers():
@@ -208,9 +209,9 @@ def test_suggestions_are_valid_identifiers():
 def test_default_database_and_owner_are_valid_for_any_slug(slug):
     """copier does not validate defaults taken with --defaults: they must be valid by construction."""
     assert answer_error(slug, "project_slug") == ""
-    db_name = answers.to_identifier(slug)
+    db_name = rules.to_identifier(slug)
     assert answer_error(db_name, "db_name") == ""
-    assert answer_error(answers.owner_role(db_name), "db_user") == ""
+    assert answer_error(defaults.owner_role(db_name), "db_user") == ""
 
 
 @pytest.mark.parametrize(
@@ -224,7 +225,7 @@ def test_default_database_and_owner_are_valid_for_any_slug(slug):
     ],
 )
 def test_default_slug_is_a_valid_slug(destination, name, slug):
-    assert answers.default_slug(destination, name) == slug
+    assert defaults.default_slug(destination, name) == slug
     assert answer_error(slug, "project_slug") == ""
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from copier_atlas_postgres.better_auth import PLUGINS
+from copier_atlas_postgres.world.better_auth import PLUGINS
 from tests.helpers import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin, run_atlas
 
 # Every character that must be escaped somewhere on its way into atlas.hcl, .env and URLs.

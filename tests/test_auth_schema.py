@@ -26,8 +26,8 @@ import psycopg
 import pytest
 import yaml
 
-from copier_atlas_postgres import better_auth
-from copier_atlas_postgres.rendering import scratch_database
+from copier_atlas_postgres.rendering.values import scratch_database
+from copier_atlas_postgres.world import better_auth
 from tests.helpers import (
     commit_all,
     copy_in_process,

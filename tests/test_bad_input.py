@@ -12,7 +12,7 @@ import pytest
 import yaml
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres.better_auth import PLUGINS
+from copier_atlas_postgres.world.better_auth import PLUGINS
 
 # One bad value per rule family: (question, value as typed after --data, what the message must say).
 BAD = [

@@ -11,8 +11,9 @@ import pytest
 from pglast.parser import scan
 from pglast.stream import RawStream
 
-from copier_atlas_postgres import answers, better_auth
-from copier_atlas_postgres.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
+from copier_atlas_postgres.questions import rules as answers
+from copier_atlas_postgres.world import better_auth
+from copier_atlas_postgres.world.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
 from tests.helpers import load_maint_check
 
 CHECK = load_maint_check()

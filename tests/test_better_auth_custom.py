@@ -11,7 +11,7 @@ import subprocess
 
 import psycopg
 
-from copier_atlas_postgres import better_auth
+from copier_atlas_postgres.world import better_auth
 from tests.helpers import (
     commit_all,
     copy_in_process,

@@ -13,7 +13,7 @@ import subprocess
 import psycopg
 import pytest
 
-from copier_atlas_postgres import better_auth
+from copier_atlas_postgres.world import better_auth
 from tests.helpers import load_schemas, server_env
 
 SMOKE = """

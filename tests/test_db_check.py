@@ -377,7 +377,7 @@ def test_apply_then_db_check_clean_then_synced(atlas, pg_tcp, render, tmp_path, 
 
 def test_copy_into_an_app_with_its_own_db_check_files_is_refused(tmp_path):
     """The check's files are written whole, never merged: an app's own file of that name stops the copy."""
-    from copier_atlas_postgres import destination
+    from copier_atlas_postgres.questions import destination
 
     (tmp_path / "scripts").mkdir()
     for name in ("scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt"):

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import destination, layout
+from copier_atlas_postgres import project_files as layout
+from copier_atlas_postgres.questions import defaults
 from tests.helpers import (
     MATRIX,
     TEMPLATE_ROOT,
@@ -193,7 +194,7 @@ def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
 
 
 def test_destination_paths_cover_what_the_template_writes(render):
-    """Every path the template writes whole is in destination.TEMPLATE_FILES (so a copy refuses
+    """Every path the template writes whole is in layout.TEMPLATE_FILES (so a copy refuses
     to start where the app has one); the others are merged, kept, the answers file, or atlas.hcl
     (refused, or adopted with --overwrite: see the tests above)."""
     shared = {"package.json", "README.md", ".gitignore", ".env", ".env.example", ".copier-answers.yml",
@@ -204,7 +205,7 @@ def test_destination_paths_cover_what_the_template_writes(render):
             rel = path.relative_to(project).as_posix()
             if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
                 continue
-            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in destination.TEMPLATE_FILES), rel
+            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.TEMPLATE_FILES), rel
         # Every file of a copy is one that a copy run again after an interruption may clear (in whatever
         # order copier wrote them: that is the file system's).
         for path in project.rglob("*"):
@@ -316,7 +317,7 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
 
 def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     server = shutil.copytree(DATA / "handmade-server", tmp_path / "apps" / "shop" / "server")
-    assert destination.existing_answers(server) == {
+    assert defaults.inferred_answers(server) == {
         # the doc's dev URL and docker:// dev database, its registry repo
         "db_user": "username", "db_password": "password", "db_name": "database_name", "db_port": "5432",
         "dev_database": "docker", "postgres_version": "17", "atlas_repo": "project-name",
@@ -330,7 +331,7 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     hcl = server / "atlas.hcl"
     hcl.write_text(hcl.read_text().replace("postgres://username:password@localhost:5432/database_name",
                                            "postgres://owner:it%27s@localhost:6000/Shop"))  # two values no rule accepts
-    found = destination.existing_answers(server)
+    found = defaults.inferred_answers(server)
     assert found["production_path"] == "versioned"  # the doc's migrate diff / migrate apply workflow
     assert (found["db_port"], found["db_user"]) == ("6000", "owner")  # valid values are offered...
     assert "db_name" not in found and "db_password" not in found  # ...invalid ones never

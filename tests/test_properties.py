@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
 from pglast import keywords
 
-from copier_atlas_postgres.answers import answer_error
-from copier_atlas_postgres.rendering import hcl_string, postgres_url
+from copier_atlas_postgres.questions.rules import answer_error
+from copier_atlas_postgres.rendering.values import hcl_string, postgres_url
 from tests.helpers import load_schemas
 
 RENDER_EXAMPLES = 10

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import hcl_text
+from copier_atlas_postgres.world import hcl_text
 from tests.helpers import commit_all, git_init, load_schemas, pg_bin, release_working_tree_as_v1
 
 DATA = Path(__file__).parent / "data"

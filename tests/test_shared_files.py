@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from copier_atlas_postgres import shared_files
-from copier_atlas_postgres.shared_files import Report, merge_entries, merge_env, merge_gitignore, merge_package_json
+from copier_atlas_postgres.tasks import merged_files as shared_files
+from copier_atlas_postgres.tasks.merged_files import Report, merge_entries, merge_env, merge_gitignore, merge_package_json
 
 APP_PACKAGE = """{
     "name": "shop-server",

@@ -9,7 +9,7 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from copier_atlas_postgres import hcl_text, sql_text
+from copier_atlas_postgres.world import hcl_text, sql_text
 from tests.helpers import MATRIX, TEMPLATE_ROOT, schema_files
 
 DATA = TEMPLATE_ROOT / "tests" / "data"

@@ -2,7 +2,7 @@
 where its exit status and output are the point (a refused or conflicting update, the npm scripts);
 copier's API in this process otherwise (the same run, the output read from fd 2).
 
-Template releases v1.0.0 and v2.0.0 are built in the test (tests/git_copier.py, `template_repo`).
+Template releases v1.0.0 and v2.0.0 are built in the test (tests/conftest.py, `template_repo`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from copier.errors import TaskError
 
-from copier_atlas_postgres import update_guard
+from copier_atlas_postgres.tasks import update_guard
 from tests.helpers import (
     V2_PUSH,
     V2_README,

@@ -19,7 +19,9 @@ import pytest
 import yaml
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import destination, workspace
+from copier_atlas_postgres.questions import rules
+from copier_atlas_postgres.world import monorepo, package_managers
+from copier_atlas_postgres.world.compose import COMPOSE_FILE, shared_postgres, taken_ports
 from tests.helpers import (
     COREPACK_ENV,
     PNPM_VERSION,
@@ -182,7 +184,7 @@ def test_the_monorepos_postgres_gets_a_database_per_app_and_no_second_server(tem
             "dev_database": "shared", "db_port": str(pg_tcp.port), "db_user": SHARED_USER, "db_password": SHARED_PASSWORD,
             "db_name": db_name, "postgres_version": "17", "shared_compose_file": "../../../docker-compose.yml",
             "shared_service": "postgres"}
-        assert not [path.name for path in server.iterdir() if workspace.COMPOSE_FILE.fullmatch(path.name)]
+        assert not [path.name for path in server.iterdir() if COMPOSE_FILE.fullmatch(path.name)]
         assert "db:down" not in json.loads((server / "package.json").read_text())["scripts"]  # the others' server
     # Nothing outside the two servers changed.
     assert {path: path.read_bytes() for path in before if not path.is_relative_to(root / "apps")} == \
@@ -243,7 +245,7 @@ def test_package_manager_from_the_monorepo_root(tmp_path, files, expected):
     (root / ".git").mkdir(parents=True)
     for name, text in files.items():
         (root / name).write_text(text)
-    assert workspace.detect_package_manager(root / "apps" / "shop" / "server") == expected
+    assert package_managers.detect_package_manager(root / "apps" / "shop" / "server") == expected
 
 
 def test_package_manager_nearest_field_wins_and_nothing_above_the_monorepo_is_read(tmp_path):
@@ -251,37 +253,37 @@ def test_package_manager_nearest_field_wins_and_nothing_above_the_monorepo_is_re
     root = tmp_path / "mono"
     (root / ".git").mkdir(parents=True)
     server = root / "apps" / "shop" / "server"
-    assert workspace.detect_package_manager(server) == "npm"
+    assert package_managers.detect_package_manager(server) == "npm"
     write_json(root / "package.json", {"packageManager": "pnpm@10.0.0"})
     write_json(server / "package.json", {"packageManager": "bun@1.2.0"})
-    assert workspace.detect_package_manager(server) == "bun"
+    assert package_managers.detect_package_manager(server) == "bun"
 
 
 def test_a_bad_package_manager_answer_is_one_line_naming_the_question():
-    message = destination.given_answer_error({"package_manager": "pnpm; rm -rf /"})
+    message = rules.given_answer_error({"package_manager": "pnpm; rm -rf /"})
     assert message == "Validation error for question 'package_manager': one of npm, pnpm, yarn, bun"
     assert len(message) <= 80
-    assert destination.given_answer_error({"package_manager": "yarn"}) == ""
+    assert rules.given_answer_error({"package_manager": "yarn"}) == ""
 
 
 def test_npm_is_refused_for_an_app_npm_cannot_install(template_dir, pnpm_mono):
     """The app's catalog: and workspace: dependencies stop `npm install` (EUNSUPPORTEDPROTOCOL):
     answering npm there is refused in one line, before anything is written."""
     server = pnpm_mono / "apps" / "null-horizon" / "server"
-    message = destination.given_answer_error({"package_manager": "npm"}, server)
+    message = rules.given_answer_error({"package_manager": "npm"}, server)
     assert message == "Validation error for question 'package_manager': catalog: needs pnpm, not npm"
     assert len(message) <= 80
     with pytest.raises(UserMessageError, match="catalog: needs pnpm, not npm"):
         copy_in_process(pnpm_mono, template_dir, "apps/null-horizon/server", {"package_manager": "npm"}, ref="HEAD")
     assert sorted(p.name for p in server.iterdir()) == ["package.json"]
     # Where npm can install everything, npm stays a valid answer.
-    assert destination.given_answer_error({"package_manager": "npm"}, pnpm_mono / "apps" / "other" / "server") == ""
+    assert rules.given_answer_error({"package_manager": "npm"}, pnpm_mono / "apps" / "other" / "server") == ""
 
 
 def test_run_command_puts_arguments_where_each_manager_passes_them():
-    assert workspace.run_command("schema:apply --dry-run", "npm") == "npm run schema:apply -- --dry-run"
-    assert workspace.run_command("schema:apply --dry-run", "pnpm") == "pnpm run schema:apply --dry-run"
-    assert workspace.run_command("db:up", "bun") == "bun run db:up"
+    assert package_managers.run_command("schema:apply --dry-run", "npm") == "npm run schema:apply -- --dry-run"
+    assert package_managers.run_command("schema:apply --dry-run", "pnpm") == "pnpm run schema:apply --dry-run"
+    assert package_managers.run_command("db:up", "bun") == "bun run db:up"
 
 
 def test_ports_published_by_any_compose_file_of_the_monorepo(tmp_path):
@@ -298,10 +300,10 @@ def test_ports_published_by_any_compose_file_of_the_monorepo(tmp_path):
     (root / "node_modules" / "x" / "compose.yaml").write_text("services: {p: {ports: ['5437:5432']}}\n")
     (root / "broken").mkdir()
     (root / "broken" / "compose.yml").write_text("services: [\n")
-    assert workspace.taken_ports(root / "apps" / "web" / "server") == {5432, 6379, 5434, 5435, 5436}
+    assert taken_ports(root / "apps" / "web" / "server") == {5432, 6379, 5434, 5435, 5436}
     # A project's own compose file does not take its own port.
-    assert 5436 not in workspace.taken_ports(root / "apps" / "shop" / "server")
-    assert workspace.taken_ports(tmp_path / "not-in-git") == set()
+    assert 5436 not in taken_ports(root / "apps" / "shop" / "server")
+    assert taken_ports(tmp_path / "not-in-git") == set()
 
 
 @pytest.mark.parametrize(("compose", "root_env", "expected"), [
@@ -325,7 +327,7 @@ def test_the_monorepos_postgres_service_is_found_in_its_root_compose_file(tmp_pa
     (root / "compose.yaml").write_text(compose)
     (root / ".env").write_text(root_env)
     (root / ".env.db").write_text("POSTGRES_PASSWORD='from-env-file'\n")
-    found = workspace.shared_postgres(root / "apps" / "web" / "server")
+    found = shared_postgres(root / "apps" / "web" / "server")
     if expected is None:
         assert found is None
     else:
@@ -334,7 +336,7 @@ def test_the_monorepos_postgres_service_is_found_in_its_root_compose_file(tmp_pa
     # Only the monorepo's root is read: a compose file further down is an app's own.
     (root / "apps" / "api").mkdir(parents=True)
     (root / "compose.yaml").rename(root / "apps" / "api" / "compose.yaml")
-    assert workspace.shared_postgres(root / "apps" / "web" / "server") is None
+    assert shared_postgres(root / "apps" / "web" / "server") is None
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -346,4 +348,4 @@ def test_the_monorepos_postgres_service_is_found_in_its_root_compose_file(tmp_pa
 ])
 def test_project_name_from_the_apps_package_json(tmp_path, name, expected):
     write_json(tmp_path / "package.json", {"name": name})
-    assert workspace.project_name_from_package(tmp_path, "My App") == expected
+    assert monorepo.project_name_from_package(tmp_path, "My App") == expected

@@ -46,7 +46,7 @@ def _better_auth():
     data exists)."""
     from extensions.loader import load_module
 
-    return load_module("better_auth")
+    return load_module("world.better_auth")
 
 
 # ---- npm -----------------------------------------------------------------

@@ -8,7 +8,7 @@ statement, and gives each statement the schema it defines something in; adoption
 writes the statements of each schema into that schema's file, and places the statements that use a
 schema loading later into a file of the team's that loads after it (`load_plan`).
 
-copier.yml's questions start from what these files say (destination.existing_answers), and adoption
+copier.yml's questions start from what these files say (questions.defaults), and adoption
 reads the same model from the last commit.
 """
 
@@ -20,9 +20,9 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..project_files import ANSWERS_FILE, is_generated, schema_file_name
 from . import hcl_text, sql_text
-from .layout import schema_file_name
-from .rendering import sql_identifier
+from .sql_text import sql_identifier
 
 PRO_ONLY_KINDS = {"create function", "create procedure", "create trigger", "create event", "do",
                   "create extension", "create view", "create materialized", "create aggregate"}
@@ -108,7 +108,7 @@ class LoadPlan:
 
 
 @dataclass
-class ConventionServer:
+class HandmadeServer:
     """A server laid out as the convention doc says: atlas.hcl and schemas/*.sql files."""
 
     atlas_blocks: list
@@ -175,7 +175,7 @@ class ConventionServer:
 
     def name_problems(self) -> list[str]:
         """Schemas whose name the template cannot write into its file names and SQL as it is."""
-        from .answers import adopted_domain_error
+        from ..questions.rules import adopted_domain_error
 
         problems = []
         for schema in self.domains:
@@ -293,12 +293,12 @@ class ConventionServer:
 
 
 def _fixed_name(schema: str) -> str:
-    from .answers import to_identifier
+    from ..questions.rules import to_identifier
 
     return to_identifier(schema)
 
 
-def read_convention_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str, str] | None = None) -> ConventionServer | None:
+def read_handmade_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str, str] | None = None) -> HandmadeServer | None:
     """The hand-made server in ROOT: ATLAS_HCL as its atlas.hcl (None: it has none) and SQL_TEXTS,
     file name -> text, by default ROOT's schemas/*.sql; None when there is no SQL file. ValueError
     (with its line) when atlas.hcl cannot be read."""
@@ -315,4 +315,38 @@ def read_convention_server(root: Path, atlas_hcl: str | None, sql_texts: dict[st
         defined = [schema for s in statements if (schema := defined_schema(s))]
         schema = created[0][1] if created and created[0] else (defined[0] if defined else "public")
         files.append(SchemaFile(f"schemas/{name}", schema, statements, text))
-    return ConventionServer(blocks, attributes, files, has_migrations=any((Path(root) / "migrations").glob("*.sql")))
+    return HandmadeServer(blocks, attributes, files, has_migrations=any((Path(root) / "migrations").glob("*.sql")))
+
+
+def in_destination(dst: object) -> HandmadeServer | None:
+    """The hand-made server in DST (a HandmadeServer: atlas.hcl and schemas/*.sql,
+    or schema files alone), or None. ValueError when its atlas.hcl cannot be read."""
+    dst = Path(str(dst))
+    if is_generated(dst) or not any((dst / "schemas").glob("*.sql")):
+        return None
+    hcl = dst / "atlas.hcl"
+    return read_handmade_server(dst, hcl.read_text() if hcl.is_file() else None)
+
+
+_answers_cache: dict[tuple, dict] = {}
+
+
+def answers_in(dst: object) -> dict:
+    """The answers a hand-made server in DST gives (empty for any other folder), as its files say
+    them: questions.defaults offers those that pass their question's rule."""
+    dst = Path(str(dst))
+    if not any((dst / "schemas").glob("*.sql")):
+        return {}
+    key = (str(dst.resolve()), _signature(dst))
+    if key not in _answers_cache:
+        try:
+            server = in_destination(dst)
+        except ValueError:  # an unreadable atlas.hcl: the copy is refused before any question
+            server = None
+        _answers_cache[key] = server.answers() if server else {}
+    return _answers_cache[key]
+
+
+def _signature(dst: Path) -> tuple:
+    paths = [dst / "atlas.hcl", dst / ANSWERS_FILE, *sorted((dst / "schemas").glob("*.sql"))]
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.is_file())

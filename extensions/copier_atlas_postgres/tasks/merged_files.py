@@ -38,9 +38,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .destination import symlink_problem
-from .git import committed, git
-from .layout import ANSWERS_FILE, SHARED_FILES
+from ..git import committed, git
+from ..project_files import ANSWERS_FILE, MERGED_FILES
+from ..questions.destination import symlink_problem
 
 FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
@@ -338,13 +338,13 @@ def release_without_fragments(project: Path) -> dict[Path, str]:
     return _old_renders[project]
 
 
-def merge_shared_files(project: Path, base_of=merge_base) -> Report:
+def merge_files(project: Path, base_of=merge_base) -> Report:
     """Merge every fragment of .copier/ into its file; returns what was done.
 
     Each file keeps its line endings (a CRLF file stays CRLF). A shared file that is a symlink
     is merged into its target only when that target is inside the server (ValueError otherwise)."""
     report = Report()
-    for name in SHARED_FILES:
+    for name in MERGED_FILES:
         if problem := symlink_problem(project, name):
             raise ValueError(problem)
     if missing := [f for f in FRAGMENT_FILES if not (project / f).is_file()]:
@@ -391,7 +391,7 @@ def rebuild_fragments(project: Path, fragments: list[Path]) -> None:
     import copier
     import yaml
 
-    template = Path(__file__).resolve().parents[2]  # extensions/copier_atlas_postgres/ -> the template
+    template = Path(__file__).resolve().parents[3]  # extensions/copier_atlas_postgres/tasks/ -> the template
     answers = yaml.safe_load((project / ANSWERS_FILE).read_text()) or {}
     data = {k: v for k, v in answers.items() if not k.startswith("_")}
     with tempfile.TemporaryDirectory() as folder:

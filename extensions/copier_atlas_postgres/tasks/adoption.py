@@ -33,12 +33,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import better_auth, sql_text
-from .git import committed, git
-from .handmade_server import PRO_ONLY_KINDS, read_convention_server
-from .layout import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
-from .rendering import hcl_list, schema_names
-from .sql_text import quote_identifier
+from ..git import committed, git
+from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
+from ..rendering.values import hcl_list, schema_names
+from ..world import better_auth, sql_text
+from ..world.handmade_server import PRO_ONLY_KINDS, read_handmade_server
+from ..world.sql_text import quote_identifier
 
 AUTH_CUSTOM = f"schemas/{AUTH_CUSTOM_FILE}"
 # Without Better Auth, the team's own auth schema keeps a file of its own, loading where auth.sql did.
@@ -68,7 +68,7 @@ def hand_made_server(project: Path):
     texts = {Path(p).name: committed(project, p) for p in tracked if p.endswith(".sql")}
     if not texts:
         return None
-    return read_convention_server(project, committed(project, "atlas.hcl"), texts)
+    return read_handmade_server(project, committed(project, "atlas.hcl"), texts)
 
 
 def adopt(project: Path, answers: dict) -> Adoption | None:

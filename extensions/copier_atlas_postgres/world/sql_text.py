@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+# PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
+PG_RESERVED: frozenset[str] = frozenset(
+    (Path(__file__).parent.parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")*"')
@@ -196,3 +201,11 @@ def table_columns(statement: Statement) -> list[tuple[str, str]]:
             definition = code_only(body[start_item:i], keep_strings=True)[match.end():]
             columns.append((fold(match.group(0)), re.sub(r"\s+", " ", definition).strip()))
     return columns
+
+
+def sql_identifier(name: str) -> str:
+    """NAME as SQL writes it: bare when PostgreSQL reads it back unchanged, else quoted (a domain a
+    hand-made server already had may be a reserved word: "user")."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in PG_RESERVED:
+        return name
+    return quote_identifier(name)

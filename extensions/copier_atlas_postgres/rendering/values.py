@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import quote
-
-from .answers import PG_RESERVED
-from .sql_text import quote_identifier
 
 
 def postgres_url(user: str, password: str, port: object, database: str, host: str = "localhost") -> str:
@@ -24,14 +20,6 @@ def hcl_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     escaped = escaped.replace("\t", "\\t").replace("${", "$${").replace("%{", "%%{")
     return f'"{escaped}"'
-
-
-def sql_identifier(name: str) -> str:
-    """NAME as SQL writes it: bare when PostgreSQL reads it back unchanged, else quoted (a domain a
-    hand-made server already had may be a reserved word: "user")."""
-    if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name not in PG_RESERVED:
-        return name
-    return quote_identifier(name)
 
 
 def dotenv_value(value: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .git import output
+from ..git import output
 
 
 def renames(project: Path, old_prefix: str, new_prefix: str) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 ANSWERS_FILE = ".copier-answers.yml"
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # Beside an app's own compose file, the template's database service gets a file of its own.
@@ -16,7 +18,7 @@ AUTH_CONFIG_PLACES = tuple(
     if name != "index.ts" or folder == "auth/"
 )
 # Files the template shares with the app: it merges its part (.copier/) into them.
-SHARED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
+MERGED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
 # Better Auth's tables: written by copier from the answers, or by `npm run auth:generate` from the
 # app's auth config (better_auth.written_by_auth_generate says which).
 AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
@@ -28,7 +30,7 @@ TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.
                   "scripts/node-psql.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
-WRITTEN = (*TEMPLATE_FILES, *SHARED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
+WRITTEN = (*TEMPLATE_FILES, *MERGED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
            "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl")
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
@@ -46,3 +48,8 @@ def domain_file(domain: str) -> str:
 def schema_file_name(schema: str) -> str:
     """The file of schemas/ that holds the team's statements of SCHEMA (auth: their own columns)."""
     return {"auth": AUTH_CUSTOM_FILE, "public": PUBLIC_FILE}.get(schema) or domain_file(schema)
+
+
+def is_generated(dst: Path) -> bool:
+    """DST holds a project the template generated (its answers file)."""
+    return (Path(dst) / ANSWERS_FILE).is_file()

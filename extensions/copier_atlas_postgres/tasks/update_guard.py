@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .git import output, paths
+from ..git import output, paths
 
 # Folders whose files hold data definitions: an update never deletes them.
 PROTECTED_DIRS = ("schemas", "triggers")

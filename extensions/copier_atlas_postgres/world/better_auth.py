@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import AUTH_SCHEMA_FILE
+from ..project_files import AUTH_SCHEMA_FILE
 from .sql_text import quote_identifier
 
 SCHEMA = "auth"
-DATA_DIR = Path(__file__).parent / "data" / "better_auth"
+DATA_DIR = Path(__file__).parent.parent / "data" / "better_auth"
 # The option of the organization plugin that adds tables: its schema is stored under this id.
 TEAMS_VARIANT = "organization+teams"
 # How schemas/00_auth.sql starts once `npm run auth:generate` (scripts/auth-schema.mjs) wrote it from

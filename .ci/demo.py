@@ -21,7 +21,7 @@ import psycopg
 
 from tests.helpers import database_url, give_to, unprivileged_user
 
-TEMPLATE = Path(__file__).resolve().parent
+TEMPLATE = Path(__file__).resolve().parent.parent
 ANSWERS = {
     "project_name": "Demo Shop",
     "domains": "[asset, portfolio]",

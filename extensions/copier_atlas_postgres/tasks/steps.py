@@ -4,7 +4,7 @@
   1. a server built by hand from the convention doc is adopted (adoption.py): its files move onto
      the template's numbered names;
   2. the template's part of package.json, .gitignore, .env and .env.example is merged into the
-     app's own files (shared_files.py).
+     app's own files (merged_files.py).
 * after-update PROJECT (the unversioned `_migrations` entry, last):
   1. the shared files are merged again: what the template changed changes, what the user changed
      stays;
@@ -24,9 +24,9 @@ import re
 import sys
 from pathlib import Path
 
-from . import shared_files
-from .git import committed, git, lock_advice, stale_index_lock
-from .layout import ANSWERS_FILE, COPY_STARTED
+from ..git import committed, git, lock_advice, stale_index_lock
+from ..project_files import ANSWERS_FILE, COPY_STARTED
+from . import merged_files
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
 
@@ -63,8 +63,8 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
         if result := adoption.adopt(project, answers):
             say(adoption.report_text(result))
     say(auth_config_note(project, app_auth_config))
-    report = shared_files.merge_shared_files(project, base_of=lambda *_: None)  # a first copy: no base
-    say(shared_files.report_text(report, MERGE_HEADING))
+    report = merged_files.merge_files(project, base_of=lambda *_: None)  # a first copy: no base
+    say(merged_files.report_text(report, MERGE_HEADING))
     (project / COPY_STARTED).unlink(missing_ok=True)  # the copy is complete
     return 0
 
@@ -74,13 +74,13 @@ def after_update(project: Path) -> int:
 
     status = 0
     try:
-        report = shared_files.merge_shared_files(project)
+        report = merged_files.merge_files(project)
     except Exception as error:  # noqa: BLE001  the guard below must run whatever stopped the merge
         say(f"Shared files not merged: {error}. Fix it, commit, and run the update again: the merge"
             " starts again from where the last complete merge left them.")
         status = 1
     else:
-        say(shared_files.report_text(report, MERGE_HEADING))
+        say(merged_files.report_text(report, MERGE_HEADING))
     return update_guard.guard(project) or status
 
 

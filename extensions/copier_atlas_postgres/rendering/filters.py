@@ -1,0 +1,202 @@
+"""Every Jinja filter and global copier.yml and template/ use, as a plain name -> function table,
+registered by one Extension.
+
+copier.yml lists `extensions/loader.py:TemplateFilters`; each filter is a named function below
+that hands its arguments to the module doing the work. A relative destination (copier's
+`_copier_conf.dst_path`) is read from the folder copier started in, which the Extension records
+on each Jinja environment copier builds (`started_in`): an update also renders while its current
+folder is a temporary copy of the old release.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import pass_context, pass_environment
+from jinja2.ext import Extension
+
+from .. import git
+from ..project_files import AUTH_SCHEMA_FILE
+from ..questions import defaults, destination, rules
+from ..world import monorepo, package_managers, schema_views, sql_text
+from . import values
+
+
+def started_in(environment, dst: object) -> Path:
+    """DST as copier means it: relative to the folder copier started in."""
+    return environment.started_in / str(dst)
+
+
+def _better_auth():
+    """The Better Auth model, imported only by projects that use it (its data costs a few ms)."""
+    from ..world import better_auth
+
+    return better_auth
+
+
+# ---- before anything is written: checks and defaults ----------------------------------------------
+
+@pass_environment
+def default_answer(environment, dst: object, question: str, dev_database: object, derived: object) -> object:
+    return defaults.default_answer(started_in(environment, dst), question, dev_database, derived)
+
+
+@pass_environment
+def dev_database_default(environment, dst: object) -> str:
+    return defaults.dev_database_default(started_in(environment, dst))
+
+
+@pass_environment
+def detect_package_manager(environment, dst: object) -> str:
+    return package_managers.detect_package_manager(started_in(environment, dst))
+
+
+def embedded_postgres_release(version: object) -> str:
+    return rules.EMBEDDED_POSTGRES_RELEASES[str(version)]
+
+
+def better_auth_plugins_error(plugins: object) -> str:
+    return rules.fit("better_auth_plugins", _better_auth().plugins_error(plugins))
+
+
+# ---- while rendering ------------------------------------------------------------------------------
+
+def postgres_url(parts: list) -> str:
+    return values.postgres_url(*parts)
+
+
+@pass_context
+def run(context, script: str) -> str:
+    """`{{ "schema:apply --dry-run" | run }}`: the command a user types for that script and its
+    arguments, with the project's package_manager answer."""
+    return package_managers.run_command(script, context.get("package_manager"))
+
+
+def package_manager_commands(name: object) -> package_managers.PackageManager:
+    return package_managers.PACKAGE_MANAGERS[str(name)]
+
+
+def better_auth_sql(plugins: object, teams: bool = False) -> str:
+    return _better_auth().auth_schema_sql(plugins or [], teams)
+
+
+def better_auth_dependencies(plugins: object) -> dict:
+    return _better_auth().npm_dependencies(plugins or [])
+
+
+def better_auth_server_dependencies(plugins: object) -> dict:
+    return _better_auth().server_dependencies(plugins or [])
+
+
+def schema_views_dev_dependencies(use_better_auth: object) -> dict:
+    return schema_views.dev_dependencies(bool(use_better_auth))
+
+
+def better_auth_plugin_order(plugins: object) -> list:
+    return list(_better_auth().selected_plugins(plugins or []))
+
+
+def better_auth_imports(plugins: object) -> dict:
+    return _better_auth().plugin_imports(plugins or [])
+
+
+# ---- after rendering: the copy's and the update's last message ------------------------------------
+
+@pass_environment
+def auth_schema_if_generated(environment, dst: object) -> str:
+    """copier.yml's _skip_if_exists: 00_auth.sql once `npm run auth:generate` wrote it, else nothing."""
+    return AUTH_SCHEMA_FILE if _better_auth().written_by_auth_generate(started_in(environment, dst)) else ""
+
+
+@pass_environment
+def catalog_notes(environment, dst: object) -> list[str]:
+    return package_managers.catalog_notes(started_in(environment, dst))
+
+
+@pass_environment
+def env_file_notes(environment, dst: object) -> list[str]:
+    from ..tasks import merged_files  # imported only for the copy's and update's last message
+
+    return merged_files.env_file_notes(started_in(environment, dst))
+
+
+FILTERS = {
+    # before anything is written
+    "refuse_copy_problems": destination.refuse_copy_problems,
+    "refuse_given_answers": rules.refuse_given_answers,
+    "refuse_shared_without_service": rules.refuse_shared_without_service,
+    "mark_copy_started": destination.mark_copy_started,
+    "answer_error": rules.answer_error,
+    "better_auth_plugins_error": better_auth_plugins_error,
+    "default_answer": default_answer,
+    "dev_database_default": dev_database_default,
+    "detect_package_manager": detect_package_manager,
+    "project_name_from_package": monorepo.project_name_from_package,
+    "default_slug": defaults.default_slug,
+    "to_identifier": rules.to_identifier,
+    "owner_role": defaults.owner_role,
+    "free_port": defaults.free_port,
+    "compose_file": defaults.compose_file,
+    "app_auth_config": defaults.app_auth_config,
+    # while rendering
+    "postgres_url": postgres_url,
+    "hcl_string": values.hcl_string,
+    "hcl_list": values.hcl_list,
+    "sql_identifier": sql_text.sql_identifier,
+    "dotenv_value": values.dotenv_value,
+    "json_string": values.json_string,
+    "schema_names": values.schema_names,
+    "scratch_database": values.scratch_database,
+    "postgres_data_dir": values.postgres_data_dir,
+    "embedded_postgres_release": embedded_postgres_release,
+    "run": run,
+    "package_manager_commands": package_manager_commands,
+    "better_auth_sql": better_auth_sql,
+    "better_auth_dependencies": better_auth_dependencies,
+    "better_auth_server_dependencies": better_auth_server_dependencies,
+    "better_auth_plugin_order": better_auth_plugin_order,
+    "better_auth_imports": better_auth_imports,
+    "schema_views_dev_dependencies": schema_views_dev_dependencies,
+    # after rendering: the last message
+    "has_uncommitted_changes": git.has_changes,
+    "auth_schema_if_generated": auth_schema_if_generated,
+    "catalog_notes": catalog_notes,
+    "env_file_notes": env_file_notes,
+}
+
+
+def package_managers_offered() -> list[str]:
+    return list(package_managers.PACKAGE_MANAGERS)
+
+
+def postgres_versions_offered() -> list[str]:
+    return list(rules.SUPPORTED_POSTGRES_VERSIONS)
+
+
+def better_auth_plugins_offered() -> list[str]:
+    return list(_better_auth().PLUGINS)
+
+
+def auth_schema_facts() -> dict:
+    """What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line."""
+    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK}
+
+
+# The lists copier.yml offers as choices (one source each), and facts the template's files share.
+GLOBALS = {
+    "package_managers_offered": package_managers_offered,
+    "postgres_versions_offered": postgres_versions_offered,
+    "better_auth_plugins_offered": better_auth_plugins_offered,
+    "pnpm_build_decisions": package_managers.pnpm_build_decisions,
+    "auth_schema_facts": auth_schema_facts,
+}
+
+
+class TemplateFilters(Extension):
+    """All the filters and globals above."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.extend(started_in=Path.cwd())
+        environment.filters.update(FILTERS)
+        environment.globals.update(GLOBALS)
