@@ -98,6 +98,8 @@ def better_auth_server_dependencies(plugins: object) -> dict:
     return _better_auth().server_dependencies(plugins or [])
 
 
+
+
 def better_auth_plugin_order(plugins: object) -> list:
     return list(_better_auth().selected_plugins(plugins or []))
 

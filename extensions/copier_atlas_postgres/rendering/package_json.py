@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 
 from ..questions.rules import EMBEDDED_POSTGRES_RELEASES
+from ..world import schema_views
 from .dev_databases import db_scripts
 
 # Where the template writes the Better Auth config when the app has none of its own.
@@ -19,10 +20,16 @@ def scripts(answers: Mapping) -> dict[str, str]:
     # Without Atlas Pro, every apply runs through scripts/apply-triggers.sh --after, which passes
     # `npm run X -- ARGS` on to Atlas and then applies triggers/ to the same database.
     then_triggers = "" if answers["atlas_pro"] else "sh scripts/apply-triggers.sh --after "
+    # Every apply on the dev database runs through scripts/schema-views.mjs --after, which then
+    # rewrites SCHEMA.md and src/db/types.ts when the schema changed.
+    then_views = "node scripts/schema-views.mjs --after "
     result = db_scripts(answers["dev_database"], answers.get("compose_file") or "")
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
+    result["db:types"] = "node scripts/schema-views.mjs types"
+    result["db:erd"] = "node scripts/schema-views.mjs erd"
+    result["db:views:check"] = "node scripts/schema-views.mjs check"
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
         auth_config = answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG
@@ -31,14 +38,14 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["auth:try"] = f"node scripts/auth-try.mjs {auth_config}"
     if answers["production_path"] == "versioned":
         result["migrate:diff"] = "atlas migrate diff --env dev"
-        result["migrate:apply"] = f"{then_triggers}atlas migrate apply --env dev"
+        result["migrate:apply"] = f"{then_views}{then_triggers}atlas migrate apply --env dev"
         result["migrate:hash"] = "atlas migrate hash --env dev"
         result["migrate:status"] = "atlas migrate status --env dev"
         result["migrate:validate"] = "atlas migrate validate --env dev"
     result["schema:inspect"] = "atlas schema inspect --env dev"
     result["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src"
     result["schema:push"] = "atlas schema push --env dev"
-    result["schema:apply"] = f"{then_triggers}atlas schema apply --env dev"
+    result["schema:apply"] = f"{then_views}{then_triggers}atlas schema apply --env dev"
     if answers["production_path"] == "declarative":
         result["prod:apply"] = f"{then_triggers}atlas schema apply --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --var allow_drops=true --from env://url --to env://schema.src"
@@ -59,8 +66,10 @@ def package_json_part(answers: Mapping) -> dict:
         from ..world import better_auth  # its data costs a few ms: only for projects that use it
 
         part["dependencies"] = better_auth.server_dependencies(answers.get("better_auth_plugins") or [])
+    dev_dependencies = schema_views.dev_dependencies(bool(answers["use_better_auth"]))
     if answers["dev_database"] == "embedded":
-        part["devDependencies"] = {"embedded-postgres": EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]}
+        dev_dependencies["embedded-postgres"] = EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]
+    part["devDependencies"] = dict(sorted(dev_dependencies.items()))
     return part
 
 
