@@ -16,7 +16,7 @@ from jinja2 import pass_context, pass_environment
 from jinja2.ext import Extension
 
 from .. import git
-from ..project_files import AUTH_SCHEMA_FILE
+from ..project_files import AUTH_SCHEMA_FILE, TEMPLATE_OWNED
 from ..questions import defaults, destination, rules
 from ..world import monorepo, package_managers, sql_text
 from . import dev_databases, package_json, values
@@ -212,6 +212,10 @@ def auth_schema_facts() -> dict:
             "supported": _better_auth().SCRIPTS_SUPPORT}
 
 
+def template_owned_files() -> list[str]:
+    return list(TEMPLATE_OWNED)
+
+
 # The lists copier.yml offers as choices (one source each), and facts the template's files share.
 GLOBALS = {
     "package_managers_offered": package_managers_offered,
@@ -221,6 +225,7 @@ GLOBALS = {
     "auth_schema_facts": auth_schema_facts,
     "package_json_part": package_json_part,
     "dev_database_next_steps": dev_database_next_steps,
+    "template_owned_files": template_owned_files,
 }
 
 

@@ -54,6 +54,10 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
     result["template:update"] = "copier update --trust --defaults ."
+    # Every project of the monorepo made from this template (scripts/template.mjs finds them).
+    result["template:update-all"] = "node scripts/template.mjs update --all"
+    result["template:check"] = "node scripts/template.mjs check"
+    result["template:check-all"] = "node scripts/template.mjs check --all"
     # The current list, filled in; domains are plain identifiers (validated), safe in quotes.
     result["domain:add"] = f"sh scripts/domain-add.sh '{', '.join(answers['domains'] or [])}'"
     return result
