@@ -103,7 +103,7 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     stderr = capfd.readouterr().err
 
     scripts = json.loads((server / "package.json").read_text())["scripts"]
-    assert scripts["template:check"] == "echo convention v2"  # added by the template
+    assert scripts["convention:notes"] == "echo convention v2"  # added by the template
     assert scripts["schema:push"] == "atlas schema push --env dev --tag ours"  # the user's edit survives...
     assert f"kept your 'schema:push'; the template's is \"{V2_PUSH}\"" in stderr  # ...and is named
     assert scripts["schema:apply"] == "prisma db push"

@@ -24,7 +24,7 @@ def test_tree(render, answers):
                 ".copier/merge-base.json"}
     expected.add("schemas/10_public.sql")
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh",
-                 "scripts/dotenv.mjs", "scripts/schema-views.mjs"}
+                 "scripts/dotenv.mjs", "scripts/schema-views.mjs", "scripts/template.mjs"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
         expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts", "scripts/auth-schema.mjs",

@@ -62,7 +62,7 @@ RELEASE_0_1_0 = "ad3ccf5"
 
 # What the working tree's v2 changes (release_working_tree_v1_v2), some of it for the tests to look for.
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
-V2_SCRIPT = ("template:check", "echo convention v2")
+V2_SCRIPT = ("convention:notes", "echo convention v2")
 V2_PUSH = "atlas schema push --env dev --tag latest"
 V2_README = "Convention v2: run `npm run template:check` after each template update."
 
