@@ -374,9 +374,10 @@ def merge_files(project: Path, base_of=merge_base) -> Report:
                 report.keep(f".env is tracked by git: {', '.join(sorted(missing))} NOT written into it. Stop tracking"
                             " it (`git rm --cached .env`; .gitignore lists it), commit, then run the update"
                             " again (`npm run template:update`) to add it")
-        # A missing file is one not made yet (.env is git-ignored: a fresh clone has none), not
-        # one whose every key the team deleted: it gets the whole fragment.
-        base = old_env if (project / name).exists() else None
+        # A file without a single key was not made yet (.env is git-ignored: in a fresh clone it is
+        # missing, or copier's starting file), not one whose every key the team deleted: it gets
+        # the whole fragment.
+        base = old_env if env_values(_read(project / name)) else None
         _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret, b=base: merge_env(
             text, b, f, secret=k, name=n, report=report))
     _keep_private(project / ".env", report)
