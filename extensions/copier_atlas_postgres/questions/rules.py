@@ -227,7 +227,9 @@ def service_name_error(value: object) -> tuple[str, ...] | str:
 
 def one_of_error(places: tuple[str, ...], what: str) -> Callable[[object], tuple[str, ...] | str]:
     """A computed path answer's rule: one of PLACES (plain paths inside the server, safe in sh)."""
-    return lambda value: "" if value in places else (f"{what}: one of {', '.join(places[:3])}, ...", what)
+    example = next(place for place in places if place)
+    return lambda value: "" if value in places else (f"{what}: one of {', '.join(places[:3])}, ...", what,
+                                                     f"e.g. {example}")
 
 
 NO_SHARED_POSTGRES = ("the monorepo's root compose file has no PostgreSQL service publishing a port: pick another",
