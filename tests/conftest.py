@@ -30,6 +30,8 @@ from tests.helpers import (
     install_bun,
     install_release_set,
     load_maint_check,
+    release_from_history,
+    release_working_tree_after,
     release_working_tree_as_v1,
     replace_once,
     tcp_postgres,
@@ -225,19 +227,8 @@ def mono(tmp_path) -> Path:
 def upgrade_repo(tmp_path_factory) -> Path:
     """The real 0.1.0 release tagged v0.1.0, then the working tree's template tagged v0.2.0."""
     repo = tmp_path_factory.mktemp("upgrade") / "copier-atlas-postgres"
-    repo.mkdir()
-    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
-                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    git_init(repo)
-    commit_all(repo, "0.1.0")
-    git(repo, "tag", "v0.1.0")
-    for folder in ("template", "extensions"):
-        shutil.rmtree(repo / folder)
-    copy_release_files(TEMPLATE_ROOT, repo)
-    commit_all(repo, "0.2.0")
-    git(repo, "tag", "v0.2.0")
-    return repo
+    release_from_history(repo, RELEASE_0_1_0, "v0.1.0", names=("copier.yml", "template", "extensions"))
+    return release_working_tree_after(repo, "v0.2.0")
 
 
 # ---- npm: each pinned Better Auth release set and bun, installed once ----------

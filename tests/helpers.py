@@ -356,6 +356,28 @@ def release_working_tree_as_v1(repo: Path) -> Path:
     return repo
 
 
+def release_from_history(repo: Path, commit: str, tag: str, names: tuple[str, ...] = RELEASE_FILES) -> Path:
+    """A git repository REPO holding this repository's release files (NAMES) at COMMIT, tagged TAG."""
+    repo.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit, *names], cwd=TEMPLATE_ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    git_init(repo)
+    commit_all(repo, tag)
+    git(repo, "tag", tag)
+    return repo
+
+
+def release_working_tree_after(repo: Path, tag: str) -> Path:
+    """The working tree's template committed over REPO's last release, tagged TAG."""
+    for folder in ("template", "extensions"):
+        shutil.rmtree(repo / folder)
+    copy_release_files(TEMPLATE_ROOT, repo)
+    commit_all(repo, tag)
+    git(repo, "tag", tag)
+    return repo
+
+
 # The commit released as v0.1.0: package.json, README.md and .env.example were whole template files
 # then (no .copier/ fragments). Taken from this repository's history.
 RELEASE_0_1_0 = "ad3ccf5"

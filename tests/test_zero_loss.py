@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from copier_atlas_postgres.atomic import write_atomically
-from tests.helpers import COPIER, TEMPLATE_ROOT, commit_all, copy_release_files, generate, git, git_init, update_in_process
+from tests.helpers import COPIER, commit_all, generate, git, release_from_history, release_working_tree_after, update_in_process
 from tests.test_faults import kill_when, run
 
 TEAM_TABLE = "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\n"
@@ -172,19 +172,8 @@ RELEASE_WITH_MERGE_BASE_FILE = "7ed0932"
 
 
 def test_a_project_of_the_release_before_updates_and_drops_merge_base_json(tmp_path, mono):
-    repo = tmp_path / "template"
-    repo.mkdir()
-    archive = subprocess.run(["git", "archive", RELEASE_WITH_MERGE_BASE_FILE, "copier.yml", "tasks.py", "template",
-                              "extensions"], cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    git_init(repo)
-    commit_all(repo, "before")
-    git(repo, "tag", "v1.0.0")
-    for folder in ("template", "extensions"):
-        shutil.rmtree(repo / folder)
-    copy_release_files(TEMPLATE_ROOT, repo)
-    commit_all(repo, "now")
-    git(repo, "tag", "v1.1.0")
+    repo = release_from_history(tmp_path / "template", RELEASE_WITH_MERGE_BASE_FILE, "v1.0.0")
+    release_working_tree_after(repo, "v1.1.0")
 
     server = generate(repo, mono, "shop", ["asset"])
     assert (server / ".copier" / "merge-base.json").is_file()
