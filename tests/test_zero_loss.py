@@ -17,18 +17,10 @@ import pytest
 
 from copier_atlas_postgres.atomic import write_atomically
 from tests.helpers import COPIER, commit_all, generate, git, release_from_history, release_working_tree_after, update_in_process
-from tests.test_faults import kill_when, run
+from tests.test_faults import kill_when, project_with_a_team_table, run
 
-TEAM_TABLE = "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\n"
+TEAM_TABLE = "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\n"  # as project_with_a_team_table adds it
 UPDATE = [*COPIER, "update", "--trust", "--defaults", "apps/shop/server"]
-
-
-def with_team_table(template_repo: Path, mono: Path) -> Path:
-    server = generate(template_repo, mono, "shop", ["asset"])
-    domain = server / "schemas" / "20_asset.sql"
-    domain.write_text(domain.read_text() + TEAM_TABLE)
-    commit_all(mono, "the team's table")
-    return server
 
 
 @contextlib.contextmanager
@@ -94,8 +86,9 @@ def test_a_full_disk_leaves_the_old_file_whole(tmp_path):
 # ---- an update killed half-way -----------------------------------------------------------------
 
 
-def test_an_update_killed_half_way_loses_nothing_when_copiers_message_is_followed(template_repo, mono):
-    server = with_team_table(template_repo, mono)
+def test_an_update_killed_half_way_loses_nothing_when_copiers_message_is_followed(template_repo, tmp_path):
+    mono = tmp_path / "mono"
+    server = project_with_a_team_table(template_repo, mono)
     domain = server / "schemas" / "20_asset.sql"
     # The window: copier has written v2's files over the team's and not yet put their edits back.
     kill_when(UPDATE, mono, lambda: domain.exists() and "asset.holding" not in domain.read_text(), 9)
@@ -116,8 +109,9 @@ def test_an_update_killed_half_way_loses_nothing_when_copiers_message_is_followe
     assert not (server / ".copier-update-started").exists()
 
 
-def test_a_full_disk_during_an_update_is_undone_by_the_printed_command(template_repo, mono, tmp_path):
-    with_team_table(template_repo, mono)
+def test_a_full_disk_during_an_update_is_undone_by_the_printed_command(template_repo, tmp_path):
+    mono = tmp_path / "mono"
+    project_with_a_team_table(template_repo, mono)
     with small_disk(tmp_path / "disk", "64m") as disk:
         moved = disk / "monorepo"
         shutil.copytree(mono, moved, symlinks=True)
