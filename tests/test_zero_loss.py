@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from copier_atlas_postgres.atomic import write_atomically
-from tests.helpers import COPIER, commit_all, generate, git, release_from_history, release_working_tree_after, update_in_process
+from tests.helpers.copier_runs import COPIER, generate, update_in_process
+from tests.helpers.git import commit_all, git
+from tests.helpers.releases import release_from_history, release_working_tree_after
 from tests.test_faults import kill_when, project_with_a_team_table, run
 
 TEAM_TABLE = "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\n"  # as project_with_a_team_table adds it
