@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import project_files as layout
+from copier_atlas_postgres import project_files
 from copier_atlas_postgres.questions import defaults
 from tests.helpers.answers import MATRIX
 from tests.helpers.atlas import run_atlas
@@ -195,7 +195,7 @@ def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
 
 
 def test_destination_paths_cover_what_the_template_writes(render):
-    """Every path the template writes whole is in layout.TEMPLATE_FILES (so a copy refuses
+    """Every path the template writes whole is in project_files.TEMPLATE_FILES (so a copy refuses
     to start where the app has one); the others are merged, kept, the answers file, or atlas.hcl
     (refused, or adopted with --overwrite: see the tests above)."""
     shared = {"package.json", "README.md", ".gitignore", ".env", ".env.example", ".copier-answers.yml",
@@ -206,12 +206,12 @@ def test_destination_paths_cover_what_the_template_writes(render):
             rel = path.relative_to(project).as_posix()
             if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
                 continue
-            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.TEMPLATE_FILES), rel
+            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in project_files.TEMPLATE_FILES), rel
         # Every file of a copy is one that a copy run again after an interruption may clear (in whatever
         # order copier wrote them: that is the file system's).
         for path in project.rglob("*"):
             rel = path.relative_to(project).as_posix()
-            assert not path.is_file() or any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.WRITTEN), rel
+            assert not path.is_file() or any(Path(rel).match(p) or rel.startswith(p + "/") for p in project_files.WRITTEN), rel
 
 
 # ---- a server built by hand from the convention doc -----------------------------------------------

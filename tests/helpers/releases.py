@@ -62,7 +62,7 @@ RELEASE_0_1_0 = "ad3ccf5"
 
 # What the working tree's v2 changes (release_working_tree_v1_v2), some of it for the tests to look for.
 V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
-V2_SCRIPT = '"template:check": "echo convention v2",'
+V2_SCRIPT = ("template:check", "echo convention v2")
 V2_PUSH = "atlas schema push --env dev --tag latest"
 V2_README = "Convention v2: run `npm run template:check` after each template update."
 
@@ -75,9 +75,9 @@ def release_working_tree_v1_v2(repo: Path) -> Path:
     (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
     first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
     replace_once(domain_file, first, V2_DOMAIN_LINE)
-    fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
-    replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
-    replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
+    package_part = repo / "extensions" / "copier_atlas_postgres" / "rendering" / "package_json.py"
+    replace_once(package_part, '    result["db:check"]', f'    result[{V2_SCRIPT[0]!r}] = {V2_SCRIPT[1]!r}\n    result["db:check"]')
+    replace_once(package_part, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
     readme = repo / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
     commit_all(repo, "v2: convention change")

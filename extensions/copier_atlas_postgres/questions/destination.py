@@ -26,6 +26,7 @@ from ..project_files import (
     WRITTEN,
     is_generated,
 )
+from . import adopted_names
 from .defaults import compose_file
 
 
@@ -87,7 +88,7 @@ def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[
     problems += layout.problems
     commands = layout.commands(dst)
     if server is not None:
-        problems += server.name_problems() + server.list_problems() + server.load_plan().problems
+        problems += adopted_names.name_problems(server) + server.list_problems() + server.load_plan().problems
         problems += _adoption_problems(dst, [f.path for f in server.files], overwrite)
     return problems, commands
 
