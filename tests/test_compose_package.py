@@ -96,9 +96,7 @@ def test_package_json_scripts(render, answers):
         elif name in ("db:types", "db:erd", "db:views:check"):
             assert argv == ["node", "scripts/schema-views.mjs", {"db:types": "types", "db:erd": "erd"}.get(name, "check")]
             assert (project / argv[1]).is_file(), name
-        elif name == "template:update":
-            assert argv == ["copier", "update", "--trust", "--defaults", "."], name
-        elif name in ("domain:add", "db:check"):  # scripts of the project's own
+        elif name in ("template:update", "domain:add", "db:check"):  # scripts of the project's own
             assert argv[0] == "sh", name
             assert (project / argv[1]).is_file(), name
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server

@@ -16,7 +16,7 @@ from jinja2 import pass_context, pass_environment
 from jinja2.ext import Extension
 
 from .. import git
-from ..project_files import AUTH_SCHEMA_FILE, TEMPLATE_OWNED
+from ..project_files import AUTH_SCHEMA_FILE, ROLL_BACK, TEMPLATE_OWNED, UPDATE_STARTED
 from ..questions import defaults, destination, rules
 from ..world import monorepo, package_managers, sql_text
 from . import dev_databases, package_json, values
@@ -153,6 +153,7 @@ FILTERS = {
     "refuse_given_answers": rules.refuse_given_answers,
     "refuse_shared_without_service": rules.refuse_shared_without_service,
     "mark_copy_started": destination.mark_copy_started,
+    "mark_update_started": destination.mark_update_started,
     "answer_error": rules.answer_error,
     "better_auth_plugins_error": better_auth_plugins_error,
     "default_answer": default_answer,
@@ -212,8 +213,10 @@ def auth_schema_facts() -> dict:
             "supported": _better_auth().SCRIPTS_SUPPORT}
 
 
-def template_owned_files() -> list[str]:
-    return list(TEMPLATE_OWNED)
+def template_script_facts() -> dict:
+    """What scripts/template.mjs shares with the template: the files it owns, the mark of a
+    half-applied update and the command that puts one back."""
+    return {"owned": list(TEMPLATE_OWNED), "update_started": UPDATE_STARTED, "roll_back": ROLL_BACK}
 
 
 # The lists copier.yml offers as choices (one source each), and facts the template's files share.
@@ -225,7 +228,7 @@ GLOBALS = {
     "auth_schema_facts": auth_schema_facts,
     "package_json_part": package_json_part,
     "dev_database_next_steps": dev_database_next_steps,
-    "template_owned_files": template_owned_files,
+    "template_script_facts": template_script_facts,
 }
 
 

@@ -5,6 +5,7 @@ package.json on copy and after every update."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 
 from ..questions.rules import EMBEDDED_POSTGRES_RELEASES
@@ -23,7 +24,9 @@ def scripts(answers: Mapping) -> dict[str, str]:
     # Every apply on the dev database runs through scripts/schema-views.mjs --after, which then
     # rewrites SCHEMA.md and src/db/types.ts when the schema changed.
     then_views = "node scripts/schema-views.mjs --after "
-    result = db_scripts(answers["dev_database"], answers.get("compose_file") or "")
+    # Paths reach sh through npm: quoted (the rules allow only plain ones, so the bytes stay the same).
+    compose_file = answers.get("compose_file") or ""
+    result = db_scripts(answers["dev_database"], shlex.quote(compose_file) if compose_file else "")
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
@@ -32,7 +35,7 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result["db:views:check"] = "node scripts/schema-views.mjs check"
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
-        auth_config = answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG
+        auth_config = shlex.quote(answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG)
         result["auth:generate"] = f"node scripts/auth-schema.mjs generate {auth_config}"
         result["auth:check"] = f"node scripts/auth-schema.mjs check {auth_config}"
         result["auth:try"] = f"node scripts/auth-try.mjs {auth_config}"
@@ -53,7 +56,9 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["prod:apply"] = f"{then_triggers}atlas migrate apply --env prod"
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
-    result["template:update"] = "copier update --trust --defaults ."
+    # copier update --trust --defaults ., after the checks copier would meet with a traceback or a
+    # message that loses work (a half-applied update, an empty answers file).
+    result["template:update"] = "sh scripts/template-update.sh"
     # Every project of the monorepo made from this template (scripts/template.mjs finds them).
     result["template:update-all"] = "node scripts/template.mjs update --all"
     result["template:check"] = "node scripts/template.mjs check"
