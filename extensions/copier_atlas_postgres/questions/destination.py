@@ -81,6 +81,9 @@ def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[
         except ValueError as error:
             problems.append(f"package.json: not valid JSON ({error}); fix it, then copy again")
     problems += layout.problems
+    if problems:  # psql and cluster scripts: named, so nobody takes them for the schema
+        problems += [f"{line}: not schema, left where it is (nothing here runs it)" for line in layout.not_schema
+                     if not line.startswith(f"{schema_sources.SCHEMA_FOLDER}/")]
     commands = layout.commands(dst)
     if server is not None:
         problems += adopted_names.name_problems(server) + server.list_problems() + server.load_plan().problems

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..project_files import ANSWERS_FILE, is_generated, schema_file_name
-from . import hcl_text, sql_text
+from . import hcl_text, not_schema, sql_text
 from .sql_text import sql_identifier
 
 PRO_ONLY_KINDS = {"create function", "create procedure", "create trigger", "create event", "do",
@@ -283,6 +283,8 @@ def read_handmade_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str,
     (with its line) when atlas.hcl cannot be read."""
     if sql_texts is None:
         sql_texts = {path.name: path.read_text() for path in (Path(root) / "schemas").glob("*.sql")}
+    # A psql or cluster script is never schema (not_schema.py): the layout check moves it out.
+    sql_texts = {name: text for name, text in sql_texts.items() if not_schema.reason(text) is None}
     parsed = {name: sql_text.split_statements(text) for name, text in sorted(sql_texts.items())}
     if not any(defines_something(s) for statements in parsed.values() for s in statements):
         return None  # no schema here: SQL that defines no table or schema (or no file at all)

@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import hcl_text, sql_text
+from . import hcl_text, not_schema, sql_text
 from .handmade_server import defines_something
 
 SCHEMA_FOLDER = "schemas"
@@ -37,6 +37,7 @@ class Layout:
     moves: list[str] = field(default_factory=list)  # git mv, mkdir: first
     exports: list[str] = field(default_factory=list)  # commands that write new files (then `git add`)
     removals: list[str] = field(default_factory=list)  # git rm of what an export replaced
+    not_schema: list[str] = field(default_factory=list)  # "<file>: <why>", left where they are
 
     def commands(self, dst: object) -> list[str]:
         if not (self.moves or self.exports or self.removals):
@@ -61,12 +62,26 @@ def server_files(dst: Path) -> list[str]:
 
 
 def is_schema_sql(path: Path) -> bool:
-    """SQL that defines tables or schemas (not a seed of INSERTs)."""
+    """SQL that defines tables or schemas (not a seed of INSERTs, not a psql or cluster script)."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return False
-    return any(defines_something(s) for s in sql_text.split_statements(text))
+    return not_schema.reason(text) is None and any(defines_something(s) for s in sql_text.split_statements(text))
+
+
+def _not_schema(dst: Path, files: list[str]) -> dict[str, str]:
+    """The SQL files among FILES that are not schema (not_schema.py), with why."""
+    found = {}
+    for rel in files:
+        if rel.endswith(".sql"):
+            try:
+                why = not_schema.reason((dst / rel).read_text(errors="replace"))
+            except OSError:
+                continue
+            if why:
+                found[rel] = why
+    return found
 
 
 def _migration_folders(files: list[str]) -> set[str]:
@@ -89,6 +104,12 @@ def read_layout(dst: object) -> Layout:
     layout = Layout()
     files = server_files(dst)
     migrations = _migration_folders(files)
+    scripts = _not_schema(dst, [rel for rel in files if not any(rel.startswith(f + "/") for f in migrations)])
+    layout.not_schema = [f"{rel}: {why}" for rel, why in scripts.items()]
+    for rel in scripts:
+        if Path(rel).parent.as_posix() == SCHEMA_FOLDER:  # Atlas would run it on every database it plans with
+            layout.problems.append(f"{rel}: not schema ({scripts[rel]}), in the folder Atlas loads: moved out")
+            layout.moves.append(f"git mv -- {_q(rel)} {_q(_free_name(dst, Path(rel).name))}")
     hcl_files = [rel for rel in files if Path(rel).name == "atlas.hcl"]
     hcl = "atlas.hcl" if "atlas.hcl" in hcl_files else (hcl_files[0] if len(hcl_files) == 1 else None)
     sources: list[str] = []  # SQL schema files outside schemas/, in the team's load order
@@ -119,7 +140,8 @@ def read_layout(dst: object) -> Layout:
     sources = list(dict.fromkeys(sources))
     if sources:
         if has_src:
-            for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")):
+            for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")
+                               if f"{SCHEMA_FOLDER}/{p.name}" not in scripts):
                 layout.problems.append(f"{SCHEMA_FOLDER}/{name}: SQL that Atlas does not manage (atlas.hcl's src is"
                                        f" elsewhere), in the folder of the template's schema files: moved out")
                 layout.moves.append(f"git mv -- {_q(f'{SCHEMA_FOLDER}/{name}')} {_q(_free_name(dst, name))}")
@@ -185,7 +207,8 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
             continue
         if rel == SCHEMA_FOLDER:
             continue  # the convention doc's layout
-        sql = [p.relative_to(dst).as_posix() for p in members if p.name.endswith(".sql")]
+        sql = [p.relative_to(dst).as_posix() for p in members if p.name.endswith(".sql")
+               and not_schema.reason(p.read_text(errors="replace")) is None]
         what = "a schema file" if path.is_file() else f"a schema folder other than {SCHEMA_FOLDER}/"
         layout.problems.append(f"{rel}: atlas.hcl's src, {what}; the template adopts SQL files in"
                                f" {SCHEMA_FOLDER}/ (its own go there too)")

@@ -1,0 +1,62 @@
+"""Layouts seen in real Atlas projects, each judged end to end: the team's original schema applied
+to a real PostgreSQL first, then the documented copy (adopted, or refused and its printed way out
+followed as typed), then the real Atlas engine's dry-run against the team's database: no DROP, and
+no role or database created anywhere on the server."""
+
+from __future__ import annotations
+
+import psycopg
+
+from tests.test_adoption_layouts import adopt, database_from, follow, planned, printed_commands, refusal, server_with
+
+
+def cluster_catalog(pg_tcp) -> tuple:
+    """The server's roles and databases (what a psql bootstrap script would create)."""
+    with psycopg.connect(pg_tcp.admin_url("postgres"), autocommit=True) as conn:
+        roles = sorted(r for (r,) in conn.execute("SELECT rolname FROM pg_roles"))
+        databases = sorted(d for (d,) in conn.execute("SELECT datname FROM pg_database"))
+    return roles, databases
+
+
+# ---- psql bootstrap scripts beside the schema: named "not schema", never run ---------------------------
+
+SHOP_SQL = ("CREATE TABLE public.customer (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);\n"
+            "CREATE TABLE public.purchase (id bigserial PRIMARY KEY,"
+            " customer_id bigint NOT NULL REFERENCES public.customer (id));\n")
+BOOTSTRAP = {
+    "atlas.hcl": 'env "local" {\n  url = "postgres://team:teampw@localhost:5432/shop?sslmode=disable"\n'
+                 '  dev = "docker://postgres/17/dev"\n  schemas = ["public"]\n  src = "file://schemas"\n}\n',
+    "schemas/schema.sql": SHOP_SQL,
+    # in the folder Atlas loads: it would run on every database Atlas plans with
+    "schemas/00_roles.sql": "CREATE ROLE shop_reader LOGIN PASSWORD 'reader';\n"
+                            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_reader;\n",
+    "db/init/01_database.sql": "SELECT 'CREATE DATABASE ' || quote_ident(:'db_name')\n"
+                               "WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \\gexec\n"
+                               "CREATE ROLE shop_app LOGIN PASSWORD 'app';\n",
+    "db/init/02_connect.sql": '\\c :"db_name"\nCREATE ROLE shop_admin LOGIN;\n'
+                              "GRANT ALL ON SCHEMA public TO shop_app, shop_admin;\n",
+    "db/init/03_grants.sql": "GRANT USAGE ON SCHEMA public TO shop_app;\n"
+                             "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO shop_app;\n",
+}
+
+
+def test_psql_bootstrap_scripts_are_named_not_schema_and_never_run(template_dir, mono, atlas, pg_tcp, capfd):
+    server = server_with(mono, BOOTSTRAP)
+    database = database_from(pg_tcp, SHOP_SQL)
+    catalog = cluster_catalog(pg_tcp)
+    message = refusal(mono, template_dir)
+
+    assert "  - schemas/00_roles.sql: not schema (cluster set-up (CREATE ROLE)" in message, message
+    for script in ("db/init/01_database.sql", "db/init/02_connect.sql", "db/init/03_grants.sql"):
+        assert f"  - {script}: " in message and script not in "\n".join(printed_commands(message)), message
+    assert "not schema, left where it is" in message
+    follow(mono, message, atlas)
+    stderr = adopt(mono, template_dir, capfd)
+
+    assert "db/init" not in stderr and "00_roles" not in stderr, stderr
+    assert (server / "00_roles.sql").is_file() and (server / "db/init/02_connect.sql").is_file()
+    assert sorted(p.name for p in (server / "schemas").glob("*.sql")) == ["10_public.sql"]
+    assert planned(atlas, server, pg_tcp, database) == []
+    assert cluster_catalog(pg_tcp)[0] == catalog[0]  # no role created (databases: the dry-run's scratch one)
+    assert set(cluster_catalog(pg_tcp)[1]) - set(catalog[1]) <= {d for d in cluster_catalog(pg_tcp)[1]
+                                                                 if d.startswith("scratch_")}
