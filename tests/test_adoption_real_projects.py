@@ -5,9 +5,15 @@ no role or database created anywhere on the server."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
 import psycopg
 
-from tests.test_adoption_layouts import adopt, database_from, follow, planned, printed_commands, refusal, server_with
+from tests.helpers.copier_runs import copy_in_process
+from tests.test_adoption_layouts import SERVER, adopt, database_from, dev_url, follow, planned, printed_commands, refusal, server_with
 
 
 def cluster_catalog(pg_tcp) -> tuple:
@@ -60,3 +66,49 @@ def test_psql_bootstrap_scripts_are_named_not_schema_and_never_run(template_dir,
     assert cluster_catalog(pg_tcp)[0] == catalog[0]  # no role created (databases: the dry-run's scratch one)
     assert set(cluster_catalog(pg_tcp)[1]) - set(catalog[1]) <= {d for d in cluster_catalog(pg_tcp)[1]
                                                                  if d.startswith("scratch_")}
+
+
+# ---- extensions and a trigram index: the extensions stay part of the schema ---------------------------
+
+CATALOG_SQL = ("CREATE EXTENSION IF NOT EXISTS pg_trgm;\nCREATE EXTENSION IF NOT EXISTS citext;\n\n"
+               "CREATE SCHEMA IF NOT EXISTS catalog;\n"
+               "CREATE TABLE catalog.product (id bigserial PRIMARY KEY, name text NOT NULL, sku citext NOT NULL);\n"
+               "CREATE INDEX product_name_trgm ON catalog.product USING gin (name gin_trgm_ops);\n")
+EXTENSIONS = {
+    "atlas.hcl": 'env "dev" {\n  url = "postgres://team:teampw@localhost:5432/shop?sslmode=disable"\n'
+                 '  dev = "docker://postgres/17/dev"\n  schemas = ["public", "catalog"]\n'
+                 '  src = "file://schemas"\n}\n',
+    "schemas/catalog.sql": CATALOG_SQL,
+}
+
+
+def test_extensions_stay_part_of_the_schema_and_load_before_it(template_dir, mono, atlas, pg_tcp, capfd):
+    server = server_with(mono, EXTENSIONS)
+    database = database_from(pg_tcp, CATALOG_SQL)
+    capfd.readouterr()
+    copy_in_process(mono, template_dir, SERVER, {"project_name": "Shop", "dev_database": "local"}, overwrite=True)
+    stderr = capfd.readouterr().err
+
+    assert "atlas_pro: false" in (server / ".copier-answers.yml").read_text()
+    assert "extensions pg_trgm, citext: moved to extensions/00_adopted.sql" in stderr, stderr
+    assert "EXTENSION" not in "".join(p.read_text() for p in (server / "schemas").glob("*.sql"))
+    assert not list((server / "triggers").glob("90_*"))
+    # The project's own apply, as its package.json runs it, on an empty dev database: schemas/ loads
+    # (the trigram index finds its operator class), and nothing is planned against the team's database.
+    scratch = f"scratch_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(scratch)
+    env = {"PATH": f"{Path(atlas).parent}:/usr/bin:/bin", "ATLAS_NO_UPDATE_NOTIFIER": "1",
+           "PSQL": shutil.which("psql") or "psql"}
+    apply = ["sh", "scripts/apply-triggers.sh", "--after", "atlas", "schema", "apply", "--env", "dev",
+             "--url", dev_url(pg_tcp, database), "--dev-url", dev_url(pg_tcp, scratch), "--dry-run"]
+    plan = subprocess.run(apply, cwd=server, env=env, capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "Schema is synced, no changes to be made" in plan.stdout, plan.stdout
+    # A new database gets the extensions first, then the schema that needs them.
+    fresh = f"fresh_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(fresh)
+    on_fresh = [dev_url(pg_tcp, fresh) if a == dev_url(pg_tcp, database) else a for a in apply]
+    applied = subprocess.run([*on_fresh[:-1], "--auto-approve"], cwd=server, env=env, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = subprocess.run(on_fresh, cwd=server, env=env, capture_output=True, text=True)
+    assert "Schema is synced, no changes to be made" in again.stdout, again.stdout + again.stderr

@@ -29,9 +29,13 @@ TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "db-check-waivers.txt",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
+# Without Atlas Pro, a team's CREATE EXTENSION statements (adopted): applied before Atlas, to the
+# database it changes and to the dev database it loads schemas/ on (scripts/apply-triggers.sh).
+EXTENSIONS_FOLDER = "extensions"
+EXTENSIONS_FILE = f"{EXTENSIONS_FOLDER}/00_adopted.sql"
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
 WRITTEN = (*TEMPLATE_FILES, *MERGED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
-           "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl")
+           "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl", EXTENSIONS_FILE)
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
 # The template's files in schemas/, in load order: Better Auth's (generated), the team's own auth

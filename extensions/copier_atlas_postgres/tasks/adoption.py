@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..git import committed, git
-from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
+from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, EXTENSIONS_FILE, schema_file_name
 from ..rendering.values import hcl_list, schema_names
 from ..world import better_auth, sql_text
 from ..world.handmade_server import PRO_ONLY_KINDS, read_handmade_server
 from ..world.sql_text import quote_identifier
+from .merged_files import _write_atomically as write_atomically
 
 AUTH_CUSTOM = f"schemas/{AUTH_CUSTOM_FILE}"
 # Without Better Auth, the team's own auth schema keeps a file of its own, loading where auth.sql did.
@@ -55,6 +56,7 @@ class Adoption:
     notes: list[str] = field(default_factory=list)  # what happened, one line each
     review: list[str] = field(default_factory=list)  # what the user must look at
     additions: list[str] = field(default_factory=list)  # what the first apply adds (Better Auth)
+    extensions: list = field(default_factory=list)  # CREATE EXTENSION statements, without Pro: EXTENSIONS_FILE
     resumed: int = 0  # moves an earlier run of the same adoption had made
 
 
@@ -88,6 +90,7 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             (server.statements_of(schema) if pro or schema == "auth" else
              _move_pro_only(project, server, schema, result))}
     plan = server.load_plan(lambda statement: id(statement) in kept)
+    _write_extensions(project, server, pro, answers.get("dev_database") == "docker", result)
 
     def target_of(placed) -> str:
         if placed.schema == "auth":
@@ -261,6 +264,8 @@ def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list
     for statement in server.statements_of(schema):
         if statement.kind not in PRO_ONLY_KINDS:
             kept.append(statement)
+        elif statement.kind == "create extension":
+            result.extensions.append(statement)
         elif statement.kind in ("create function", "create trigger") and _BOILERPLATE.search(statement.code):
             dropped.append(statement.kind.split()[1])
         else:
@@ -281,6 +286,33 @@ def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list
         if any(s.kind == "do" for s in moved):
             result.review.append(f"{target}: holds a DO block; make sure it is safe to run again")
     return kept
+
+
+def _write_extensions(project: Path, server, pro: bool, docker: bool, result: Adoption) -> None:
+    """The team's extensions stay part of the schema. With Atlas Pro they stay in schemas/; without
+    it (the official build refuses them there) they go to EXTENSIONS_FILE, which the apply scripts
+    run before Atlas on both the dev database and the target, so schemas/ still loads."""
+    names = [sql_text.qualified_name_after(s, "extension") for s in server.statements if s.statement.kind ==
+             "create extension"] if pro else [sql_text.qualified_name_after(s, "extension") for s in result.extensions]
+    names = [name[1] for name in names if name]
+    if pro:
+        if names:
+            result.notes.append(f"extensions {', '.join(names)}: kept in schemas/ (Atlas Pro manages them)")
+        return
+    path = project / EXTENSIONS_FILE
+    if not result.extensions:
+        path.unlink(missing_ok=True)  # an earlier run's, from other answers
+        return
+    header = ("-- PostgreSQL extensions the schema needs (from your schema files, moved when the server was\n"
+              "-- adopted: Atlas without Pro does not manage them). Applied before Atlas, on the dev database\n"
+              "-- it loads schemas/ on and on the database it changes, by scripts/apply-triggers.sh.\n")
+    path.parent.mkdir(exist_ok=True)
+    write_atomically(path, header + "".join(_rerunnable(s).strip("\n") + "\n" for s in result.extensions))
+    result.notes.append(f"extensions {', '.join(names)}: moved to {EXTENSIONS_FILE}, applied before every Atlas"
+                        " command that loads schemas/ (schemas/ needs them)")
+    if docker:
+        result.review.append(f"{EXTENSIONS_FILE}: Atlas's Docker dev database starts without them; set ATLAS_DEV_URL to"
+                             " an empty database on your PostgreSQL (they are applied there first)")
 
 
 _CREATE = re.compile(r"^(\s*(?:--[^\n]*\n\s*)*)create\s+(?!or\s+replace\b)", re.I)

@@ -272,7 +272,8 @@ class HandmadeServer:
         # Migration files: the team followed the doc's `migrate diff` / `migrate apply` workflow.
         found["production_path"] = "versioned" if self.has_migrations else "declarative"
         # Functions or triggers in the domain files: the team ran Atlas Pro (the doc's boilerplate).
-        found["atlas_pro"] = any(p.statement.kind in PRO_ONLY_KINDS for p in self.statements
+        # (CREATE EXTENSION alone is no sign: the open-source build loads it too.)
+        found["atlas_pro"] = any(p.statement.kind in PRO_ONLY_KINDS - {"create extension"} for p in self.statements
                                  if p.schema not in ("auth", "public"))
         return {key: value for key, value in found.items() if value not in ("", None)}
 
