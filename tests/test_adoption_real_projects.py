@@ -5,14 +5,18 @@ no role or database created anywhere on the server."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
 import psycopg
+from plumbum import local
 
 from tests.helpers.copier_runs import copy_in_process
+from tests.helpers.files import snapshot
+from tests.helpers.git import git
 from tests.test_adoption_layouts import SERVER, adopt, database_from, dev_url, follow, planned, printed_commands, refusal, server_with
 
 
@@ -85,11 +89,16 @@ EXTENSIONS = {
 def test_extensions_stay_part_of_the_schema_and_load_before_it(template_dir, mono, atlas, pg_tcp, capfd):
     server = server_with(mono, EXTENSIONS)
     database = database_from(pg_tcp, CATALOG_SQL)
+    proof = f"proof_{uuid.uuid4().hex[:8]}"  # the empty database the adoption proves its files on
+    pg_tcp.create_database(proof)
     capfd.readouterr()
-    copy_in_process(mono, template_dir, SERVER, {"project_name": "Shop", "dev_database": "local"}, overwrite=True)
+    # copier runs its tasks with plumbum's copy of the environment
+    with local.env(ATLAS_DEV_URL=dev_url(pg_tcp, proof), PATH=f"{Path(atlas).parent}:{os.environ['PATH']}"):
+        copy_in_process(mono, template_dir, SERVER, {"project_name": "Shop", "dev_database": "local"}, overwrite=True)
     stderr = capfd.readouterr().err
 
     assert "atlas_pro: false" in (server / ".copier-answers.yml").read_text()
+    assert "Adopted a server" in stderr and "not yet loaded" not in stderr, stderr  # proven on `proof`
     assert "extensions pg_trgm, citext: moved to extensions/00_adopted.sql" in stderr, stderr
     assert "EXTENSION" not in "".join(p.read_text() for p in (server / "schemas").glob("*.sql"))
     assert not list((server / "triggers").glob("90_*"))
@@ -112,3 +121,30 @@ def test_extensions_stay_part_of_the_schema_and_load_before_it(template_dir, mon
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = subprocess.run(on_fresh, cwd=server, env=env, capture_output=True, text=True)
     assert "Schema is synced, no changes to be made" in again.stdout, again.stdout + again.stderr
+
+
+# ---- the proof refuses: a generated column uses a function that must leave schemas/ without Pro --------
+
+SLUG_SQL = ("CREATE SCHEMA IF NOT EXISTS content;\n"
+            "CREATE FUNCTION content.slugify(title text) RETURNS text IMMUTABLE LANGUAGE sql"
+            " AS $$ SELECT lower(replace(title, ' ', '-')) $$;\n"
+            "CREATE TABLE content.article (id bigserial PRIMARY KEY, title text NOT NULL,"
+            " slug text GENERATED ALWAYS AS (content.slugify(title)) STORED);\n")
+
+
+def test_an_adoption_that_would_not_load_is_refused_and_the_files_restored(template_dir, mono, atlas, pg_tcp):
+    server = server_with(mono, {"atlas.hcl": EXTENSIONS["atlas.hcl"].replace('"catalog"', '"content"'),
+                                "schemas/content.sql": SLUG_SQL})
+    before = snapshot(server)
+    proof = f"proof_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(proof)
+    env = {**os.environ, "ATLAS_DEV_URL": dev_url(pg_tcp, proof), "PATH": f"{Path(atlas).parent}:{os.environ['PATH']}"}
+    copy = subprocess.run(["copier", "copy", "--trust", "--defaults", "--overwrite", "--data", "project_name=Shop",
+                           "--data", "atlas_pro=false", str(template_dir), SERVER], cwd=mono, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+    assert copy.returncode != 0, copy.stderr
+    assert "Not adopted: the adopted files were checked" in copy.stderr, copy.stderr
+    assert "content.slugify" in copy.stderr and "Adopted a server" not in copy.stderr, copy.stderr
+    assert snapshot(server) == before  # the team's files as committed, nothing of the copy's left
+    assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""

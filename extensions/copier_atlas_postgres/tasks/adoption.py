@@ -38,6 +38,7 @@ from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_F
 from ..rendering.values import hcl_list, schema_names
 from ..world import better_auth, sql_text
 from ..world.handmade_server import PRO_ONLY_KINDS, read_handmade_server
+from ..world.package_managers import run_command
 from ..world.sql_text import quote_identifier
 from .merged_files import _write_atomically as write_atomically
 
@@ -58,6 +59,8 @@ class Adoption:
     additions: list[str] = field(default_factory=list)  # what the first apply adds (Better Auth)
     extensions: list = field(default_factory=list)  # CREATE EXTENSION statements, without Pro: EXTENSIONS_FILE
     resumed: int = 0  # moves an earlier run of the same adoption had made
+    refusal: list[str] = field(default_factory=list)  # what the proof found: not adopted (adoption_proof.py)
+    unproven: str = ""  # why the load on an empty database was not checked
 
 
 def hand_made_server(project: Path):
@@ -166,8 +169,22 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
         if name != answers.get("compose_file", "compose.yaml") and (project / name).is_file() \
                 and answers.get("dev_database") == "docker":
             result.review.append(f"{name}: yours, kept; the template's postgres service is in"
-                                 f" {answers.get('compose_file')} (`npm run db:up`); drop yours if it runs the same database")
+                                 f" {answers.get('compose_file')} (`{run_command('db:up', answers.get('package_manager'))}`);"
+                                 " drop yours if it runs the same database")
+    _prove(project, server, answers, result)
     return result
+
+
+def _prove(project: Path, server, answers: dict, result: Adoption) -> None:
+    from . import adoption_proof
+
+    result.refusal = [f"{what}: defined by your files, missing from the adopted ones"
+                      for what in adoption_proof.missing(project, server)]
+    checked, error = adoption_proof.load_error(project, answers)
+    if checked and error:
+        result.refusal.append(f"schemas/ does not load on an empty database (Atlas, on the dev database): {error}")
+    elif not checked:
+        result.unproven = error or "no Atlas on PATH, or a Docker dev database"
 
 
 def _stage_renames(project: Path, server, claimed: dict[str, str]) -> int:
@@ -446,7 +463,12 @@ def _report_atlas_settings(project: Path, server, result: Adoption) -> None:
         result.review += [f"  line {line}: {text}" for line, text in sorted(unhandled)]
 
 
-def report_text(adoption: Adoption) -> str:
+def report_text(adoption: Adoption, package_manager: str | None = None) -> str:
+    if adoption.refusal:
+        return "\n".join(["Not adopted: the adopted files were checked before this said so, and differ from yours",
+                          "(your files are back as committed; nothing else was written):",
+                          *(f"  - {line}" for line in adoption.refusal),
+                          "  Fix this in your committed files (or report it with these lines), then copy again."])
     lines = ["Adopted a server built from the convention doc:"]
     if adoption.resumed:
         lines.append(f"  (an earlier run had made {adoption.resumed} of these moves, not committed yet: the files"
@@ -465,6 +487,9 @@ def report_text(adoption: Adoption) -> str:
         "  Next: commit the moves first, so history follows the files:",
         "    git commit -m 'Move schema files to the numbered names'",
         "    then review `git diff`, `git add -A` and commit the rest;",
-        "    check with `npm run schema:apply -- --dry-run`: it must plan no DROP.",
+        f"    check with `{run_command('schema:apply --dry-run', package_manager)}`: it must plan no DROP.",
     ]
+    if adoption.unproven:
+        lines.insert(1, f"  (schemas/ not yet loaded on an empty database: {adoption.unproven}; the dry-run above"
+                        " does it)")
     return "\n".join(lines)
