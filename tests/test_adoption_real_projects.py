@@ -16,7 +16,7 @@ from plumbum import local
 
 from tests.helpers.copier_runs import copy_in_process
 from tests.helpers.files import snapshot
-from tests.helpers.git import git
+from tests.helpers.git import commit_all, git
 from tests.test_adoption_layouts import SERVER, adopt, database_from, dev_url, follow, planned, printed_commands, refusal, server_with
 
 
@@ -148,3 +148,66 @@ def test_an_adoption_that_would_not_load_is_refused_and_the_files_restored(templ
     assert "content.slugify" in copy.stderr and "Adopted a server" not in copy.stderr, copy.stderr
     assert snapshot(server) == before  # the team's files as committed, nothing of the copy's left
     assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+# ---- two envs, two databases, each its own schema: refused with the split to make ----------------------
+
+APP_SQL = "CREATE TABLE public.account (id bigserial PRIMARY KEY, email text NOT NULL);\n"
+ANALYTICS_SQL = "CREATE TABLE public.event (id bigserial PRIMARY KEY, name text NOT NULL, at timestamptz NOT NULL);\n"
+
+
+def env_block(name: str, database: str, src: str) -> str:
+    return (f'env "{name}" {{\n  url = "postgres://team:teampw@localhost:5432/{database}?sslmode=disable"\n'
+            f'  dev = "docker://postgres/17/dev"\n  schemas = ["public"]\n  src = "{src}"\n}}\n')
+
+
+def test_envs_of_two_databases_are_refused_with_the_split_then_each_is_adopted(template_dir, mono, atlas, pg_tcp,
+                                                                              capfd):
+    server = server_with(mono, {"atlas.hcl": env_block("app", "app", "file://db/app.sql")
+                                + env_block("analytics", "analytics", "file://db/analytics.sql"),
+                                "db/app.sql": APP_SQL, "db/analytics.sql": ANALYTICS_SQL})
+    database = database_from(pg_tcp, APP_SQL)
+    message = refusal(mono, template_dir)
+    assert ('atlas.hcl: its envs keep different schemas (env "app": src = "file://db/app.sql" (database app);'
+            ' env "analytics": src = "file://db/analytics.sql" (database analytics))') in message, message
+    assert "db/analytics.sql schemas/" not in message and "db/app.sql schemas/" not in message  # never merged
+
+    # The split, as it says: the analytics env and its schema to a server folder of their own.
+    other = mono / "apps/analytics/server"
+    (other / "db").mkdir(parents=True)
+    git(mono, "mv", f"{SERVER}/db/analytics.sql", "apps/analytics/server/db/analytics.sql")
+    (other / "atlas.hcl").write_text(env_block("analytics", "analytics", "file://db/analytics.sql"))
+    (server / "atlas.hcl").write_text(env_block("app", "app", "file://db/app.sql"))
+    commit_all(mono, "one project per database")
+    follow(mono, refusal(mono, template_dir), atlas)  # now the one src elsewhere: moved into schemas/
+    adopt(mono, template_dir, capfd)
+    assert planned(atlas, server, pg_tcp, database) == []
+    assert "event" not in "".join(p.read_text() for p in (server / "schemas").glob("*.sql"))
+
+
+# ---- src outside the server folder (a glob two folders up), in an env not named dev ----------------------
+
+SHARED_TABLES = "CREATE TABLE public.warehouse (id bigserial PRIMARY KEY, name text NOT NULL);\n"
+SHARED_MORE = ("CREATE TABLE public.shelf (id bigserial PRIMARY KEY,"
+               " warehouse_id bigint NOT NULL REFERENCES public.warehouse (id));\n")
+
+
+def test_a_src_outside_the_server_folder_is_moved_in_with_its_history(template_dir, mono, atlas, pg_tcp, capfd):
+    (mono / "db").mkdir()
+    (mono / "db/01_tables.sql").write_text(SHARED_TABLES)
+    (mono / "db/02_more.sql").write_text(SHARED_MORE)
+    hcl = ('env "local" {\n  url = "postgres://team:teampw@localhost:5432/stock?sslmode=disable"\n'
+           '  dev = "docker://postgres/18/dev"\n  schemas = ["public"]\n  src = "file://../../../db/*.sql"\n}\n')
+    server = server_with(mono, {"atlas.hcl": hcl, "main.go": "package main\n"})
+    database = database_from(pg_tcp, SHARED_TABLES, SHARED_MORE)
+    message = refusal(mono, template_dir)
+    assert "  - ../../../db/*.sql: atlas.hcl's src, outside the server folder" in message, message
+    assert "    git mv -- ../../../db/01_tables.sql schemas/01_tables.sql\n" in message, message
+    follow(mono, message, atlas)
+    stderr = adopt(mono, template_dir, capfd)
+
+    answers = (server / ".copier-answers.yml").read_text()
+    assert "db_name: stock" in answers and "postgres_version: '18'" in answers, answers  # env "local" read
+    assert "schemas/02_more.sql: merged into schemas/10_public.sql" in stderr, stderr
+    assert git(mono, "log", "--follow", "--format=%s", "--", f"{SERVER}/schemas/01_tables.sql")  # history kept
+    assert planned(atlas, server, pg_tcp, database) == []

@@ -119,15 +119,23 @@ class HandmadeServer:
     def attribute(self, *path: str):
         return next((a for a in self.atlas_attributes if a.path == path), None)
 
+    @property
+    def env_names(self) -> list[str]:
+        """The old atlas.hcl's envs, whatever their names, the team's own database first: dev, then
+        local, then the others in file order, prod last."""
+        names = list(dict.fromkeys(b.path[1] for b in self.atlas_blocks if len(b.path) == 2 and b.path[0] == "env"))
+        rank = {"dev": 0, "local": 1, "prod": 3}
+        return sorted(names, key=lambda name: rank.get(name, 2))
+
     def env_string(self, key: str, *envs: str) -> str | None:
-        for env in envs or ("dev", "prod"):
+        for env in envs or self.env_names:
             if (attr := self.attribute("env", env, *key.split("."))) and attr.string is not None:
                 return attr.string
         return None
 
     def listed_schemas(self) -> list[str]:
-        """The `schemas` list of the old atlas.hcl (its dev env, else prod), [] when it has none."""
-        for env in ("dev", "prod"):
+        """The `schemas` list of the old atlas.hcl (its first env that has one), [] when it has none."""
+        for env in self.env_names:
             if (attr := self.attribute("env", env, "schemas")) and attr.strings is not None:
                 return attr.strings
         return []
@@ -248,12 +256,13 @@ class HandmadeServer:
     def answers(self) -> dict:
         """Answer defaults from the files: the values copier.yml's questions start from."""
         found: dict = {}
-        if url := self.env_string("url", "dev"):
+        local = [env for env in self.env_names if env != "prod"]  # prod's URL is not the dev database
+        if local and (url := self.env_string("url", *local)):
             parts = urlsplit(url)
             if parts.scheme in ("postgres", "postgresql"):
                 found.update(db_user=unquote(parts.username or ""), db_password=unquote(parts.password or ""),
                              db_name=unquote(parts.path.lstrip("/")), db_port=str(parts.port or 5432))
-        if dev := self.env_string("dev", "dev"):
+        if dev := self.env_string("dev", *self.env_names):
             found["dev_database"] = "docker" if dev.startswith("docker://") else "local"
             if match := re.match(r"docker://postgres/(\d+)", dev):
                 found["postgres_version"] = match.group(1)

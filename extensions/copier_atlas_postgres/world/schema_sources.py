@@ -12,10 +12,12 @@ that move them (`git mv`, so history follows), tested by running them as printed
 
 from __future__ import annotations
 
+import glob
 import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import hcl_text, not_schema, sql_text
 from .handmade_server import defines_something
@@ -117,11 +119,15 @@ def read_layout(dst: object) -> Layout:
     if hcl is not None:
         _, attributes = hcl_text.read((dst / hcl).read_text())  # ValueError: refused by the caller
         base = Path(hcl).parent
+        split = _split_problem(hcl, attributes)
+        if split:
+            layout.problems.append(split)
         for attribute in attributes:
             path = attribute.path
             if len(path) >= 3 and path[0] == "env" and path[2:] in (("src",), ("schema", "src")):
                 has_src = True
-                sources += _schema_source(dst, base, attribute, layout, migrations)
+                if not split:  # two projects' schemas are never moved into one
+                    sources += _schema_source(dst, base, attribute, layout, migrations)
             elif len(path) >= 3 and path[0] == "env" and path[2:] == ("migration", "dir"):
                 has_dir = True
                 _migration_dir(dst, base, attribute, layout)
@@ -138,6 +144,9 @@ def read_layout(dst: object) -> Layout:
         for folder in sorted(migrations - {MIGRATION_FOLDER, *others}):
             _move_migrations(dst, folder, layout)
     sources = list(dict.fromkeys(sources))
+    # Several envs naming the same schema: each reason and command once.
+    layout.problems, layout.exports, layout.removals = (list(dict.fromkeys(items)) for items in
+                                                        (layout.problems, layout.exports, layout.removals))
     if sources:
         if has_src:
             for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")
@@ -173,6 +182,27 @@ def read_layout(dst: object) -> Layout:
     return layout
 
 
+def _split_problem(hcl: str, attributes: list) -> str:
+    """'' unless atlas.hcl's envs keep different schemas (each its own src, for its own database):
+    two projects, which one server folder cannot hold (its schemas/ is one database's schema)."""
+    srcs: dict[str, str] = {}  # env -> its src, as written
+    databases: dict[str, str] = {}
+    for attribute in attributes:
+        path = attribute.path
+        if len(path) >= 3 and path[0] == "env" and path[2:] in (("src",), ("schema", "src")):
+            srcs[path[1]] = attribute.expression.strip()
+        elif len(path) == 3 and path[0] == "env" and path[2] == "url" and attribute.string:
+            databases[path[1]] = urlsplit(attribute.string).path.lstrip("/")  # its name: no password
+    if len(set(srcs.values())) < 2:
+        return ""
+    envs = "; ".join(f'env "{env}": src = {src}' + (f" (database {databases[env]})" if databases.get(env) else "")
+                     for env, src in srcs.items())
+    return (f"{hcl}: its envs keep different schemas ({envs}): one server folder is one project, for one"
+            " database. Split them: keep here the env of this server's database and its schema files; move each"
+            " other env's schema files, with a copy of this atlas.hcl holding only that env, to a server folder"
+            " of its own (git mv, e.g. apps/<name>/server/); commit, then copy the template into each folder")
+
+
 def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations: set[str]) -> list[str]:
     """The SQL files one `src` names (outside schemas/), in load order; problems for the rest."""
     values = attribute.strings if attribute.strings is not None else (
@@ -190,7 +220,16 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
                 f" --url env://{'.'.join(attribute.path[2:])} --format '{{{{ sql . }}}}' > {SCHEMA_FOLDER}/schema.sql,"
                 f" set src = \"file://{SCHEMA_FOLDER}\", git add and commit, then copy again")
             continue
-        rel = _resolve(dst, base, value[len("file://"):])
+        written = value[len("file://"):]
+        if outside := _outside(dst, base, written):
+            layout.problems.append(f"{written}: atlas.hcl's src, outside the server folder; the template adopts SQL"
+                                   f" files in {SCHEMA_FOLDER}/: moved in (git mv keeps their history; if another"
+                                   " project reads them too, copy them instead)")
+            layout.moves += [f"mkdir -p {SCHEMA_FOLDER}"] + [
+                f"git mv -- {_q(os.path.relpath(p, dst))} {_q(f'{SCHEMA_FOLDER}/{target}')}"
+                for p, target in zip(outside, _targets([p.name for p in outside]), strict=True)]
+            continue
+        rel = _resolve(dst, base, written)
         if rel is None:
             continue  # the path is gone: nothing there to lose
         path = dst / rel
@@ -234,6 +273,18 @@ def _move_migrations(dst: Path, folder: str, layout: Layout) -> None:
         return
     layout.problems.append(f"{folder}/: the migrations; the template's atlas.hcl reads them from {MIGRATION_FOLDER}/")
     layout.moves.append(f"git mv -- {_q(folder)} {MIGRATION_FOLDER}")
+
+
+def _outside(dst: Path, base: Path, path: str) -> list[Path]:
+    """The .sql files a src path (a file, a folder or a glob) names outside DST, [] when it names
+    none there. Read from where Atlas runs: the server folder, or the project file's own folder."""
+    for start in (dst, dst / base):
+        matched = sorted(Path(p).resolve() for p in glob.glob(str(start / path)))
+        files = [f for m in matched for f in (sorted(m.glob("*.sql")) if m.is_dir() else [m]) if f.suffix == ".sql"]
+        if matched:
+            return [f for f in files if not f.is_relative_to(dst.resolve())] if not any(
+                m.is_relative_to(dst.resolve()) for m in matched) else []
+    return []
 
 
 def _resolve(dst: Path, base: Path, path: str) -> str | None:
