@@ -365,7 +365,7 @@ def test_migrations_alone_are_refused_until_a_schema_file_says_what_they_build(t
     message = refusal(mono, template_dir)
     assert "    git mv -- db/migrations migrations\n" in message, message
     follow(mono, message, atlas)
-    export = re.search(r"e\.g\. (mkdir .*? > schemas/schema\.sql), then git add it", message).group(1)
+    export = re.search(r"e\.g\. (mkdir .*? schemas/schema\.sql), then git add it", message).group(1)
     export = export.replace("<a database migrated to the last one>", dev_url(pg_tcp, database))
     subprocess.run(["sh", "-ec", export], cwd=server, check=True, env={"PATH": f"{Path(atlas).parent}:/usr/bin:/bin"})
     commit_all(mono, "the schema the migrations build")

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 from plumbum import local
 
+from tests.helpers.atlas import run_atlas
 from tests.helpers.copier_runs import copy_in_process
 from tests.helpers.files import snapshot
 from tests.helpers.git import commit_all, git
@@ -210,4 +211,41 @@ def test_a_src_outside_the_server_folder_is_moved_in_with_its_history(template_d
     assert "db_name: stock" in answers and "postgres_version: '18'" in answers, answers  # env "local" read
     assert "schemas/02_more.sql: merged into schemas/10_public.sql" in stderr, stderr
     assert git(mono, "log", "--follow", "--format=%s", "--", f"{SERVER}/schemas/01_tables.sql")  # history kept
+    assert planned(atlas, server, pg_tcp, database) == []
+
+
+# ---- an HCL schema whose env's dev database is Docker's: the advice never empties or removes a file -------
+
+
+def test_an_hcl_schema_whose_env_needs_docker_keeps_its_files_until_the_sql_is_written(template_dir, mono, atlas,
+                                                                                      pg_tcp, capfd):
+    from tests.test_adoption_layouts import SCHEMA_HCL
+
+    database, scratch = f"team_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"
+    pg_tcp.create_database(database)
+    pg_tcp.create_database(scratch)
+    hcl = (f'env "dev" {{\n  url = "{dev_url(pg_tcp, database)}"\n  dev = "docker://postgres/17/dev"\n'
+           '  schemas = ["public", "content"]\n  src = "file://schema.hcl"\n}\n')
+    server = server_with(mono, {"atlas.hcl": hcl, "schema.hcl": SCHEMA_HCL})
+    applied = run_atlas(atlas, server, "schema", "apply", "--env", "dev", "--dev-url", dev_url(pg_tcp, scratch),
+                        "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    message = refusal(mono, template_dir)
+    assert "without Docker, first export ATLAS_DEV_URL=" in message, message
+
+    # Pasted line by line without Docker: the inspect fails, and nothing of the team's is emptied or removed.
+    env = {"PATH": f"{Path(atlas).parent}:/usr/bin:/bin", "ATLAS_NO_UPDATE_NOTIFIER": "1", "HOME": str(mono)}
+    for command in printed_commands(message):
+        subprocess.run(["sh", "-c", command], cwd=mono if command.startswith("cd ") else server, env=env,
+                       capture_output=True)
+    assert (server / "schema.hcl").read_text() == SCHEMA_HCL
+    assert not (server / "schemas/schema.sql").exists()
+    assert git(mono, "ls-files", "--", f"{SERVER}/schema.hcl").strip()
+    # Then as it says: with ATLAS_DEV_URL, the same commands write the SQL and only then remove the HCL.
+    git(mono, "reset", "-q", "--hard")
+    typed = subprocess.run(["sh", "-ec", "\n".join(printed_commands(message))], cwd=mono, capture_output=True,
+                           text=True, env={**env, "ATLAS_DEV_URL": dev_url(pg_tcp, scratch)})
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    assert not (server / "schema.hcl").exists()
+    adopt(mono, template_dir, capfd)
     assert planned(atlas, server, pg_tcp, database) == []

@@ -38,13 +38,12 @@ class Layout:
     problems: list[str] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)  # git mv, mkdir: first
     exports: list[str] = field(default_factory=list)  # commands that write new files (then `git add`)
-    removals: list[str] = field(default_factory=list)  # git rm of what an export replaced
     not_schema: list[str] = field(default_factory=list)  # "<file>: <why>", left where they are
 
     def commands(self, dst: object) -> list[str]:
-        if not (self.moves or self.exports or self.removals):
+        if not (self.moves or self.exports):
             return []
-        body = list(dict.fromkeys(self.moves)) + self.exports + self.removals
+        body = list(dict.fromkeys(self.moves)) + self.exports
         if self.exports:
             body.append(f"git add -- {SCHEMA_FOLDER}")
         return [f"cd {shlex.quote(str(dst))}", *body, COMMIT]
@@ -145,8 +144,7 @@ def read_layout(dst: object) -> Layout:
             _move_migrations(dst, folder, layout)
     sources = list(dict.fromkeys(sources))
     # Several envs naming the same schema: each reason and command once.
-    layout.problems, layout.exports, layout.removals = (list(dict.fromkeys(items)) for items in
-                                                        (layout.problems, layout.exports, layout.removals))
+    layout.problems, layout.exports = (list(dict.fromkeys(items)) for items in (layout.problems, layout.exports))
     if sources:
         if has_src:
             for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")
@@ -161,11 +159,10 @@ def read_layout(dst: object) -> Layout:
     with_migrations = [*([f"{MIGRATION_FOLDER}/"] if any((dst / MIGRATION_FOLDER).glob("*.sql")) or any(
         m.endswith(f" {MIGRATION_FOLDER}") for m in layout.moves) else []), *(f"{f}/" for f in others)]
     if not schema_sql and with_migrations:
+        export = export_command('--url "<a database migrated to the last one>" --exclude atlas_schema_revisions')
         layout.problems.append(
             f"{', '.join(with_migrations)}: migrations, but no schema file says what they build (the template plans from"
-            f" {SCHEMA_FOLDER}/): write it there as SQL, e.g. mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --url"
-            f" \"<a database migrated to the last one>\" --exclude atlas_schema_revisions --format '{{{{ sql . }}}}'"
-            f" > {SCHEMA_FOLDER}/schema.sql, then git add it, commit and copy again")
+            f" {SCHEMA_FOLDER}/): write it there as SQL, e.g. {export}, then git add it, commit and copy again")
     if not schema_sql and not with_migrations:
         if hcl == "atlas.hcl" and not layout.problems:
             layout.problems.append("atlas.hcl: Atlas's project file, but no SQL schema file to adopt; the template"
@@ -180,6 +177,25 @@ def read_layout(dst: object) -> Layout:
         layout.problems.insert(0, f"{', '.join(hcl_files)}: several Atlas project files; move the one for this"
                                   " server's database to the server folder (git mv <it> atlas.hcl)")
     return layout
+
+
+# Atlas's inspect loads a schema on its env's dev database (often Docker): $ATLAS_DEV_URL replaces it.
+DEV_NOTE = (" (Atlas uses the env's dev database; without Docker, first export ATLAS_DEV_URL=<an empty database"
+            " on your PostgreSQL>)")
+
+
+def export_command(inspect_args: str, then: str = "") -> str:
+    """A command that writes schemas/schema.sql from `atlas schema inspect INSPECT_ARGS`, whole or
+    not at all: into a scratch file first (a failed inspect leaves no empty schema.sql), then THEN."""
+    scratch = "schema.sql.inspected"
+    return (f"mkdir -p {SCHEMA_FOLDER} && atlas schema inspect {inspect_args}"
+            ' ${ATLAS_DEV_URL:+--dev-url "$ATLAS_DEV_URL"}'
+            f" --format '{{{{ sql . }}}}' > {scratch} && mv {scratch} {SCHEMA_FOLDER}/schema.sql{then}")
+
+
+def _env_source(attribute) -> str:
+    """inspect's arguments that read an env's schema source."""
+    return f"--env {_q(attribute.path[1])} --url env://{'.'.join(attribute.path[2:])}"
 
 
 def _split_problem(hcl: str, attributes: list) -> str:
@@ -216,8 +232,7 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
         if not value.startswith("file://"):
             layout.problems.append(
                 f"atlas.hcl line {attribute.line}: src = \"{value}\" is not files of this server; the template adopts"
-                f" SQL files: write them with mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --env {attribute.path[1]}"
-                f" --url env://{'.'.join(attribute.path[2:])} --format '{{{{ sql . }}}}' > {SCHEMA_FOLDER}/schema.sql,"
+                f" SQL files: write them with {export_command(_env_source(attribute))}{DEV_NOTE},"
                 f" set src = \"file://{SCHEMA_FOLDER}\", git add and commit, then copy again")
             continue
         written = value[len("file://"):]
@@ -238,11 +253,10 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
         if hcl_members:
             names = ", ".join(p.relative_to(dst).as_posix() for p in hcl_members)
             layout.problems.append(f"{names}: an HCL schema, not SQL; the template adopts SQL files: Atlas writes it"
-                                   f" as SQL into {SCHEMA_FOLDER}/schema.sql (then adoption splits it by schema)")
-            layout.exports.append(f"mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --env {attribute.path[1]}"
-                                  f" --url env://{'.'.join(attribute.path[2:])} --format '{{{{ sql . }}}}'"
-                                  f" > {SCHEMA_FOLDER}/schema.sql")
-            layout.removals += [f"git rm -q -- {_q(p.relative_to(dst).as_posix())}" for p in hcl_members]
+                                   f" as SQL into {SCHEMA_FOLDER}/schema.sql (then adoption splits it by schema),"
+                                   f" and only then removes it{DEV_NOTE}")
+            layout.exports.append(export_command(_env_source(attribute), " && git rm -q -- " + " ".join(
+                _q(p.relative_to(dst).as_posix()) for p in hcl_members)))
             continue
         if rel == SCHEMA_FOLDER:
             continue  # the convention doc's layout
