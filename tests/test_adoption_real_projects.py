@@ -14,11 +14,22 @@ from pathlib import Path
 import psycopg
 from plumbum import local
 
-from tests.helpers.atlas import run_atlas
 from tests.helpers.copier_runs import copy_in_process
 from tests.helpers.files import snapshot
 from tests.helpers.git import commit_all, git
-from tests.test_adoption_layouts import SERVER, adopt, database_from, dev_url, follow, planned, printed_commands, refusal, server_with
+from tests.test_adoption_layouts import (
+    SCHEMA_HCL,
+    SERVER,
+    adopt,
+    database_from,
+    dev_url,
+    follow,
+    hcl_schema_server,
+    planned,
+    printed_commands,
+    refusal,
+    server_with,
+)
 
 
 def cluster_catalog(pg_tcp) -> tuple:
@@ -219,17 +230,7 @@ def test_a_src_outside_the_server_folder_is_moved_in_with_its_history(template_d
 
 def test_an_hcl_schema_whose_env_needs_docker_keeps_its_files_until_the_sql_is_written(template_dir, mono, atlas,
                                                                                       pg_tcp, capfd):
-    from tests.test_adoption_layouts import SCHEMA_HCL
-
-    database, scratch = f"team_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"
-    pg_tcp.create_database(database)
-    pg_tcp.create_database(scratch)
-    hcl = (f'env "dev" {{\n  url = "{dev_url(pg_tcp, database)}"\n  dev = "docker://postgres/17/dev"\n'
-           '  schemas = ["public", "content"]\n  src = "file://schema.hcl"\n}\n')
-    server = server_with(mono, {"atlas.hcl": hcl, "schema.hcl": SCHEMA_HCL})
-    applied = run_atlas(atlas, server, "schema", "apply", "--env", "dev", "--dev-url", dev_url(pg_tcp, scratch),
-                        "--auto-approve")
-    assert applied.returncode == 0, applied.stdout + applied.stderr
+    server, database, scratch = hcl_schema_server(mono, atlas, pg_tcp, dev="docker://postgres/17/dev")
     message = refusal(mono, template_dir)
     assert "without Docker, first export ATLAS_DEV_URL=" in message, message
 
