@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import commit_all, copy_in_process, git_init, give_to, unprivileged_user
+from tests.helpers import commit_all, copier, copy_in_process, git_init, give_to, unprivileged_user
 from tests.test_embedded_dev_database import Newcomer, npm_install
 
 
@@ -63,6 +63,19 @@ def test_a_busy_5432_is_never_the_default_and_the_printed_steps_start_postgres(t
         finally:
             newcomer.run("node", "scripts/dev-postgres.mjs", "down")
             shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_workspace_dependency_without_the_workspace_stops_in_one_line(template_dir, tmp_path):
+    """An app folder copied out of its pnpm workspace (`workspace:*`, no pnpm files around): the
+    package manager default, npm, cannot install it; --defaults stops in one line, nothing written."""
+    git_init(tmp_path)
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "package.json").write_text('{"dependencies": {"@repo/ui": "workspace:*"}}\n')
+    commit_all(tmp_path, "app")
+    refused = copier(tmp_path, "copy", "--trust", "--defaults", str(template_dir), "server")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "Validation error for question 'package_manager': workspace: needs pnpm, not npm"
+    assert sorted(p.name for p in (tmp_path / "server").iterdir()) == ["package.json"]
 
 
 def run_as_typed(cwd: Path, command: str, env: dict) -> subprocess.CompletedProcess:

@@ -121,6 +121,7 @@ FILTERS = {
     "refuse_copy_problems": destination.refuse_copy_problems,
     "refuse_given_answers": rules.refuse_given_answers,
     "refuse_shared_without_service": rules.refuse_shared_without_service,
+    "refuse_breaking_default": rules.refuse_breaking_default,
     "mark_copy_started": destination.mark_copy_started,
     "answer_error": rules.answer_error,
     "better_auth_plugins_error": better_auth_plugins_error,
