@@ -1,13 +1,18 @@
-"""Every command DATABASE.md tells the team to type names a script the project has."""
+"""Every command DATABASE.md tells the team to type names a script the project has, and works as
+typed."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import MATRIX
+from tests.helpers import MATRIX, atlas_schemas, commit_all, generate
 
 RUN = re.compile(r"\b(?:npm|pnpm|yarn|bun) run (?:--silent )?([a-z][a-z:-]*)")
 
@@ -18,3 +23,22 @@ def test_database_md_names_only_scripts_the_project_has(render, answers):
     scripts = json.loads((project / "package.json").read_text())["scripts"]
     named = set(RUN.findall((project / "DATABASE.md").read_text()))
     assert named and named <= set(scripts), sorted(named - set(scripts))
+
+
+def test_after_domain_add_database_mds_add_a_domain_line_works_as_typed(template_repo, mono):
+    """domain:add takes the list from the answers file (package.json does not change); DATABASE.md's
+    line then names another new domain, and works typed from the monorepo root."""
+    server = generate(template_repo, mono, "shop", ["asset"])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # copier
+    added = subprocess.run(["npm", "run", "--silent", "domain:add", "--", "new_domain"], cwd=server, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert added.returncode == 0, added.stderr
+    assert atlas_schemas(server)[-2:] == ["asset", "new_domain"]
+    commit_all(mono, "add new_domain")
+
+    (line,) = [line for line in (server / "DATABASE.md").read_text().splitlines()
+               if line.startswith("copier update") and "domains=" in line]
+    assert line.count("new_domain") == 2 and "new_domain_2]" in line
+    typed = subprocess.run(["sh", "-c", line], cwd=mono, env=env, capture_output=True, text=True, timeout=300)
+    assert typed.returncode == 0, typed.stderr
+    assert atlas_schemas(server)[-3:] == ["asset", "new_domain", "new_domain_2"]

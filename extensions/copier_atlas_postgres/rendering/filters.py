@@ -144,6 +144,7 @@ FILTERS = {
     "json_string": values.json_string,
     "schema_names": values.schema_names,
     "scratch_database": values.scratch_database,
+    "example_domain": values.example_domain,
     "postgres_data_dir": values.postgres_data_dir,
     "embedded_postgres_release": embedded_postgres_release,
     "run": run,
