@@ -10,7 +10,7 @@ folder is a temporary copy of the old release.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from jinja2 import pass_context, pass_environment
 from jinja2.ext import Extension
@@ -116,6 +116,28 @@ def env_file_notes(environment, dst: object) -> list[str]:
     return merged_files.env_file_notes(started_in(environment, dst))
 
 
+@pass_environment
+def docker_warning(environment, dst: object) -> list[str]:
+    from ..world import docker  # only the copy's last message asks
+
+    return docker.warning_lines(started_in(environment, dst), "dev_database docker")
+
+
+@pass_environment
+def relative_template_warning(environment, src: object) -> list[str]:
+    """copier records the template's path as typed: a relative one leads nowhere from the project
+    folder, where template:update and domain:add run. The lines that say so and give the fix."""
+    src = str(src or "")
+    if not src or PurePath(src).is_absolute() or ":" in src or src.startswith("~") \
+            or not (environment.started_in / src).exists():
+        return []  # absolute, a URL (https://, gh:, git@host:) or not a local path
+    absolute = (environment.started_in / src).resolve()
+    return [f"Warning: the template path {src} is relative, and .copier-answers.yml records it as",
+            "  typed: template:update and domain:add run in this folder, where it leads nowhere.",
+            "  Set its _src_path to the absolute path:",
+            f"    _src_path: {absolute}"]
+
+
 FILTERS = {
     # before anything is written
     "refuse_copy_problems": destination.refuse_copy_problems,
@@ -159,6 +181,8 @@ FILTERS = {
     "auth_schema_if_generated": auth_schema_if_generated,
     "catalog_notes": catalog_notes,
     "env_file_notes": env_file_notes,
+    "docker_warning": docker_warning,
+    "relative_template_warning": relative_template_warning,
 }
 
 
