@@ -76,6 +76,9 @@ def test_package_json_scripts(render, answers):
     assert set(scripts) == PATH_SCRIPTS[path] | helpers
     for name, script in scripts.items():
         argv = commands(script)
+        if dev_database == "docker" and argv[0][:2] == ["sh", "scripts/docker-check.sh"]:  # Docker first, then the command
+            assert argv[0][2] == name and (project / argv[0][1]).is_file(), name
+            argv = argv[1:]
         assert len(argv) == 1, f"{name}: npm appends `-- ARGS` to the last command of a chain"
         argv = argv[0]
         if name in APPLY_SCRIPTS and free:  # the trigger step runs after Atlas, with every argument
@@ -105,12 +108,12 @@ def test_package_json_scripts(render, answers):
         else:
             assert argv[:2] == ["docker", "compose"], name
     if path == "versioned":
-        assert commands(scripts["migrate:diff"])[0] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
-        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "migrate", "apply", "--env", "prod"]
-        assert commands(scripts["prod:diff"])[0][5:] == ["--from", "env://url", "--to", "env://migration.dir"]
+        assert commands(scripts["migrate:diff"])[-1] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
+        assert commands(scripts["prod:apply"])[-1][-5:] == ["atlas", "migrate", "apply", "--env", "prod"]
+        assert commands(scripts["prod:diff"])[-1][5:] == ["--from", "env://url", "--to", "env://migration.dir"]
     else:
-        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "schema", "apply", "--env", "prod"]
+        assert commands(scripts["prod:apply"])[-1][-5:] == ["atlas", "schema", "apply", "--env", "prod"]
         # drift report: what schemas/ no longer has is listed too, though prod:apply keeps it
-        assert commands(scripts["prod:diff"])[0][5:] == ["--var", "allow_drops=true", "--from", "env://url",
+        assert commands(scripts["prod:diff"])[-1][5:] == ["--var", "allow_drops=true", "--from", "env://url",
                                                           "--to", "env://schema.src"]
-    assert commands(scripts["schema:diff"])[0][5:] == ["--from", "env://url", "--to", "env://schema.src"]
+    assert commands(scripts["schema:diff"])[-1][5:] == ["--from", "env://url", "--to", "env://schema.src"]

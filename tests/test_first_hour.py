@@ -4,9 +4,12 @@ on, no Docker. Each copy's printed next steps are followed as typed."""
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,6 +81,62 @@ def test_a_workspace_dependency_without_the_workspace_stops_in_one_line(template
     assert sorted(p.name for p in (tmp_path / "server").iterdir()) == ["package.json"]
 
 
-def run_as_typed(cwd: Path, command: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+# The docker CLI without its compose plugin, and no daemon, as the real one answers.
+DOCKER_WITHOUT_COMPOSE = """#!/bin/sh
+case "$1" in
+  compose) echo "unknown shorthand flag: 'f' in -f" >&2; exit 125 ;;
+  info) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1 ;;
+esac
+"""
+
+
+def test_docker_mode_without_docker_says_what_is_missing_and_the_way_out_works(template_repo, mono, atlas, capfd,
+                                                                                 monkeypatch, tmp_path):
+    """No docker command, then a docker CLI without compose and daemon: the copy warns, and every
+    script that needs Docker says in one line what is missing and how to do without; that way out,
+    typed as printed, switches the project to PostgreSQL from npm."""
+    no_docker = os.pathsep.join([str(Path(atlas).parent), "/usr/bin", "/bin"])  # node, npm, git; no docker
+    monkeypatch.setenv("PATH", no_docker)
+    capfd.readouterr()
+    copy_in_process(mono, template_repo, "apps/shop/server", {"dev_database": "docker", "use_better_auth": False},
+                    ref="v1.0.0")
+    printed = capfd.readouterr().err
+    assert "Warning: dev_database docker: needs Docker: no docker command (install Docker)" in " ".join(printed.split())
+    assert all(len(line) <= 80 for line in printed.split("Next, in", 1)[1].splitlines()[1:]), printed
+    server = mono / "apps" / "shop" / "server"
+    fake = tmp_path / "fake-docker"
+    fake.mkdir()
+    (fake / "docker").write_text(DOCKER_WITHOUT_COMPOSE)
+    (fake / "docker").chmod(0o755)
+
+    scripts = json.loads((server / "package.json").read_text())["scripts"]
+    needing = sorted(name for name, command in scripts.items() if "docker-check.sh" in command)
+    assert {"db:up", "db:down", "schema:apply", "schema:diff"} <= set(needing)
+    assert set(next_step_commands(printed)) <= {f"npm run {name}" for name in needing}
+    lines = {}
+    for path, missing in ((no_docker, "no docker command"), (f"{fake}{os.pathsep}{no_docker}", None)):
+        for name in needing:
+            run = subprocess.run(["npm", "run", name], cwd=server, capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "PATH": path, "npm_config_update_notifier": "false"})
+            expected = missing or ("no compose plugin" if name.startswith("db:") else "daemon does not answer")
+            (line,) = [line for line in run.stderr.splitlines() if line.startswith(f"{name}: needs Docker: ")]
+            assert run.returncode != 0 and expected in line, run.stderr
+            assert "unknown shorthand" not in run.stderr and "Cannot connect" not in run.stderr
+            lines[name] = line
+
+    commit_all(mono, "shop")
+    way_out = lines["db:up"].split("commit, then ", 1)[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{no_docker}"}  # copier
+    switched = subprocess.run(["sh", "-c", way_out], cwd=server, env=env, capture_output=True, text=True, timeout=300)
+    assert switched.returncode == 0, switched.stderr
+    assert json.loads((server / "package.json").read_text())["scripts"]["db:up"] == "node scripts/dev-postgres.mjs up"
+    assert not (server / "compose.yaml").exists()
+
+
+def test_a_relative_template_path_is_warned_about_with_the_absolute_one(template_dir, mono, capfd):
+    """copier records the path as typed; from the project folder (template:update) it leads nowhere."""
+    capfd.readouterr()
+    copy_in_process(mono, Path(os.path.relpath(template_dir, mono)), "apps/shop/server", {"use_better_auth": False})
+    printed = capfd.readouterr().err
+    assert f"    _src_path: {template_dir.resolve()}\n" in printed, printed
+    assert "Warning: the template path ../" in printed

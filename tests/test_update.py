@@ -330,7 +330,7 @@ def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db, capfd):
 
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     dependencies = json.loads((server / "package.json").read_text())["dependencies"]
-    assert scripts["schema:apply"] == "sh scripts/apply-triggers.sh --after atlas schema apply --env dev"
+    assert scripts["schema:apply"].endswith("sh scripts/apply-triggers.sh --after atlas schema apply --env dev")
     assert scripts["db:check"] == "sh scripts/db-check.sh" and "migrate:apply" not in scripts
     assert scripts["dev"] == "bun run src/index.ts" and scripts["schema:inspect"].endswith("--format x")
     assert dependencies["hono"] == "^4.0.0" and dependencies["better-auth"] != "1.7.5"
