@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import database_url, give_to, unprivileged_user
+from tests.helpers.files import database_url
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 ANSWERS = {
@@ -31,17 +31,15 @@ ANSWERS = {
 }
 
 
-def run(*argv: str, cwd: Path, env: dict | None = None, user: str | None = None) -> str:
-    result = subprocess.run(argv, cwd=cwd, env=env, user=user, capture_output=True, text=True)
+def run(*argv: str, cwd: Path, env: dict | None = None) -> str:
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
 
 
 def generate() -> tuple[Path, Path]:
-    # A folder other users can reach: as root, PostgreSQL runs as another user (below).
     monorepo = Path(tempfile.mkdtemp(prefix="demo-monorepo-"))
-    monorepo.chmod(0o755)
     run("git", "init", "-q", "-b", "main", cwd=monorepo)
     (monorepo / "README.md").write_text("# demo monorepo\n")
     data = [arg for key, value in ANSWERS.items() for arg in ("--data", f"{key}={value}")]
@@ -83,18 +81,32 @@ def show_and_check_trigger(url: str) -> bool:
     return bool(moved)
 
 
-def with_npm(monorepo: Path, server: Path) -> bool:
-    """The printed next steps, run as typed. False when npm cannot install (no registry)."""
-    # PostgreSQL never runs as root: as root, the npm steps run as another user, owner of the demo.
-    user = unprivileged_user()
-    home = Path(tempfile.mkdtemp(prefix="demo-home-"))
-    give_to(user, monorepo)
-    give_to(user, home)
-    env = {**os.environ, "HOME": str(home), "ATLAS_NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false"}
+def start_database(server: Path, env: dict) -> None:
+    """`npm run db:up`; when another program has its port (a local PostgreSQL on 5432, say), the fix
+    it prints, typed as printed, but for one argument: `--vcs-ref HEAD` keeps the update on this
+    checkout's template, which the demo copied (a user's copy is of a release, where the update stays)."""
+    print("$ npm run --silent db:up")
+    up = subprocess.run(["npm", "run", "--silent", "db:up"], cwd=server, env=env, capture_output=True, text=True)
+    print("".join(f"  {line}\n" for line in (up.stdout + up.stderr).splitlines()), end="")
+    if up.returncode != 0 and "is taken by another program" in up.stderr:
+        fix = up.stderr.strip().splitlines()[-1].strip().replace(" --data db_port=", " --vcs-ref HEAD --data db_port=")
+        print(f"$ {fix}")
+        print(run("sh", "-c", fix, cwd=server, env=env).rstrip().splitlines()[-1])
+    elif up.returncode != 0:
+        raise SystemExit("npm run db:up failed")
+
+
+def with_npm(server: Path) -> bool:
+    """The printed next steps, run as typed, by this user (root too: db:up runs PostgreSQL as a
+    user of its own). False when npm cannot install (no registry)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])  # copier, for the port fix
+    env = {**os.environ, "PATH": path, "ATLAS_NO_UPDATE_NOTIFIER": "1", "npm_config_update_notifier": "false",
+           "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.com",
+           "GIT_COMMITTER_NAME": "demo", "GIT_COMMITTER_EMAIL": "demo@example.com"}
 
     def npm(*args: str) -> str:
         print(f"$ npm {' '.join(args)}")
-        output = run("npm", *args, cwd=server, env=env, user=user).rstrip()
+        output = run("npm", *args, cwd=server, env=env).rstrip()
         lines = output.splitlines()
         if len(lines) > 8:  # Atlas prints its whole plan: its end says what happened
             lines = [f"... ({len(lines) - 6} lines of the plan)", *lines[-6:]]
@@ -104,11 +116,11 @@ def with_npm(monorepo: Path, server: Path) -> bool:
 
     print("$ npm install")
     installed = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=server, env=env,
-                               user=user, capture_output=True, text=True)
+                               capture_output=True, text=True)
     if installed.returncode != 0:
         print(f"  npm install failed (no registry?), so no npm steps:\n  {installed.stderr.strip()[-400:]}")
         return False
-    npm("run", "--silent", "db:up")
+    start_database(server, env)
     ok = False
     try:
         url = database_url(server)
@@ -151,7 +163,7 @@ def with_the_wheel(server: Path) -> None:
 
 def main() -> None:
     monorepo, server = generate()
-    if not (shutil.which("npm") and with_npm(monorepo, server)):
+    if not (shutil.which("npm") and with_npm(server)):
         with_the_wheel(server)
     print(f"\nDemo monorepo kept at {monorepo}")
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.helpers import cli_data, pg_bin, tcp_postgres  # noqa: E402
+from tests.helpers.copier_runs import cli_data  # noqa: E402
+from tests.helpers.postgres import pg_bin, tcp_postgres  # noqa: E402
 
 TARGET = 1.15
 DOMAINS = [f"domain_{i:02d}" for i in range(50)]

@@ -20,11 +20,11 @@ Cases and their targets:
   3. `copier update` v0.1.0 -> v0.2.0 of a 5-domain project vs. a copy of it      <= 3x
 
 Both templates are git repositories tagged v0.1.0 (this one is a snapshot of the working
-tree's release files, the list tests/helpers.py keeps), so both pay for copier's clone of a git
+tree's release files, the list tests/helpers/releases.py keeps), so both pay for copier's clone of a git
 template. The report goes to bench/results/<timestamp>.md (git-ignored) and bench/latest.md.
 
 Copier runs as subprocesses; the script itself needs the venv of the `test` extra only for
-tests/helpers.py.
+tests/helpers/.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ BENCH = REPO / "bench"
 # `python bench/run.py` puts bench/, not the repository root, on sys.path: add the root once, so
 # that the list of the template's release files comes from the one place the tests take it from.
 sys.path.insert(0, str(REPO))
-from tests.helpers import copy_release_files  # noqa: E402
+from tests.helpers.releases import copy_release_files  # noqa: E402
 
 # This template's Python code, as copier loads it from a release (profile attribution).
 PACKAGE = "copier_atlas_postgres"

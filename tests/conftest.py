@@ -1,5 +1,5 @@
 """The tests' fixtures: real PostgreSQL servers, real copier renders, template releases in real git
-repositories, Atlas, and the npm packages Better Auth needs. Helpers are in helpers.py."""
+repositories, Atlas, and the npm packages Better Auth needs. Helpers are in helpers/, by kind."""
 
 from __future__ import annotations
 
@@ -16,28 +16,11 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from tests.helpers import (
-    BASE_ANSWERS,
-    RELEASE_0_1_0,
-    TEMPLATE_ROOT,
-    V2_PUSH,
-    V2_README,
-    TcpPostgres,
-    commit_all,
-    copy_release_files,
-    git,
-    git_init,
-    install_bun,
-    install_release_set,
-    load_maint_check,
-    release_working_tree_as_v1,
-    replace_once,
-    tcp_postgres,
-)
-
-V2_DOMAIN_LINE = "-- Schema {{ domain }} (convention v2): one business domain; add its tables below."
-V2_SCRIPT = '"template:check": "echo convention v2",'
-
+from tests.helpers.answers import BASE_ANSWERS
+from tests.helpers.git import commit_all, git_init
+from tests.helpers.npm import install_bun, install_release_set, load_maint_check
+from tests.helpers.postgres import TcpPostgres, tcp_postgres
+from tests.helpers.releases import TEMPLATE_ROOT, copy_release_files, release_0_1_0_then_working_tree, release_working_tree_v1_v2
 
 # ---- Where temporary files go ---------------------------------------------------
 
@@ -195,20 +178,7 @@ def render(copie_session, template_dir, tmp_path_factory):
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory) -> Path:
     """The template released as v1.0.0, then with a convention change as v2.0.0 (absolute path)."""
-    repo = release_working_tree_as_v1(tmp_path_factory.mktemp("template") / "copier-atlas-postgres")
-
-    # v2: the same files change in regions a user rarely touches.
-    (domain_file,) = (repo / "template" / "schemas").glob("20_*.sql.jinja")
-    first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
-    replace_once(domain_file, first, V2_DOMAIN_LINE)
-    fragment = repo / "template" / ".copier" / "package.fragment.json.jinja"
-    replace_once(fragment, '"scripts": {', '"scripts": {\n    ' + V2_SCRIPT)
-    replace_once(fragment, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
-    readme = repo / "template" / "DATABASE.md.jinja"
-    readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")
-    commit_all(repo, "v2: convention change")
-    git(repo, "tag", "v2.0.0")
-    return repo
+    return release_working_tree_v1_v2(tmp_path_factory.mktemp("template") / "copier-atlas-postgres")
 
 
 @pytest.fixture
@@ -224,20 +194,7 @@ def mono(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def upgrade_repo(tmp_path_factory) -> Path:
     """The real 0.1.0 release tagged v0.1.0, then the working tree's template tagged v0.2.0."""
-    repo = tmp_path_factory.mktemp("upgrade") / "copier-atlas-postgres"
-    repo.mkdir()
-    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
-                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
-    git_init(repo)
-    commit_all(repo, "0.1.0")
-    git(repo, "tag", "v0.1.0")
-    for folder in ("template", "extensions"):
-        shutil.rmtree(repo / folder)
-    copy_release_files(TEMPLATE_ROOT, repo)
-    commit_all(repo, "0.2.0")
-    git(repo, "tag", "v0.2.0")
-    return repo
+    return release_0_1_0_then_working_tree(tmp_path_factory.mktemp("upgrade") / "copier-atlas-postgres")
 
 
 # ---- npm: each pinned Better Auth release set and bun, installed once ----------
@@ -258,7 +215,7 @@ def better_auth_check():
 @pytest.fixture(scope="session")
 def release_modules():
     """release_modules(version) -> a folder whose node_modules holds exactly that pinned release
-    set (helpers.install_release_set: once per set; `.ci/run` installs them before the suite)."""
+    set (helpers.npm.install_release_set: once per set; `.ci/run` installs them before the suite)."""
     _require("node")
     _require("npm")
     folders: dict[str, Path] = {}

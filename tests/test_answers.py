@@ -168,7 +168,7 @@ def test_every_free_text_question_has_a_validator():
     its rule (questions never asked are computed from the destination)."""
     import yaml
 
-    from tests.helpers import TEMPLATE_ROOT
+    from tests.helpers.releases import TEMPLATE_ROOT
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
     questions = {k: v for k, v in config.items() if not k.startswith("_") and v.get("when", True) is not False}
@@ -236,7 +236,7 @@ def test_prompts_and_messages_fit_80_columns():
     import jinja2
     import yaml
 
-    from tests.helpers import TEMPLATE_ROOT
+    from tests.helpers.releases import TEMPLATE_ROOT
     from tests.test_bad_input import BAD
 
     config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())

@@ -23,7 +23,8 @@ from pathlib import Path
 import psycopg
 
 from copier_atlas_postgres.world.better_auth import PLUGINS
-from tests.helpers import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin, run_atlas
+from tests.helpers.atlas import run_atlas
+from tests.helpers.postgres import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin
 
 # Every character that must be escaped somewhere on its way into atlas.hcl, .env and URLs.
 
@@ -215,10 +216,12 @@ def test_declarative_path_free_mode_local_server(atlas, pg_tcp, render, tmp_path
 
     # Development: -- --auto-approve reaches Atlas, and the trigger step still follows.
     first = project.ok("schema:apply", "--auto-approve")
-    assert 'CREATE TABLE "public"."note"' in first and "example_asset_fk" in first
+    assert 'CREATE TABLE "public"."note"' in first
+    assert "example_asset_fk" in first
     assert applied_triggers(first) == FREE_TRIGGER_FILES
     second = project.ok("schema:apply", "--auto-approve")
-    assert "Schema is synced" in second and applied_triggers(second) == FREE_TRIGGER_FILES
+    assert "Schema is synced" in second
+    assert applied_triggers(second) == FREE_TRIGGER_FILES
     assert "Schemas are synced" in project.ok("schema:diff")
     assert re.search(r'^table ("public" )?"note" \{', project.ok("schema:inspect"), re.MULTILINE)
     assert_model_tables(dev_url(project), "auth.organization", "auth.teamMember", "auth.apikey", "auth.passkey")
@@ -227,7 +230,8 @@ def test_declarative_path_free_mode_local_server(atlas, pg_tcp, render, tmp_path
     # Production, as the deploy job runs it: review, apply (then the triggers on DATABASE_URL).
     prod = {"DATABASE_URL": project.database("prod")}
     plan = project.ok("prod:apply", "--dry-run", **prod)
-    assert 'CREATE TABLE "asset"."holding"' in plan and applied_triggers(plan) == []
+    assert 'CREATE TABLE "asset"."holding"' in plan
+    assert applied_triggers(plan) == []
     assert tables(prod["DATABASE_URL"]) == set(), "--dry-run changed the database"
     assert applied_triggers(project.ok("prod:apply", "--auto-approve", **prod)) == FREE_TRIGGER_FILES
     assert_updated_at_triggers_work(prod["DATABASE_URL"], FREE_TRIGGER_TABLES)
@@ -237,7 +241,9 @@ def test_declarative_path_free_mode_local_server(atlas, pg_tcp, render, tmp_path
     project.replace("schemas/20_asset.sql", HOLDING_TABLE, "")
     project.replace("schemas/10_public.sql", "body text NOT NULL,", "body text DEFAULT 'empty',")
     applied = project.ok("prod:apply", "--auto-approve", **prod)
-    assert "SET DEFAULT 'empty'" in applied and "DROP NOT NULL" in applied and "DROP TABLE" not in applied
+    assert "SET DEFAULT 'empty'" in applied
+    assert "DROP NOT NULL" in applied
+    assert "DROP TABLE" not in applied
     assert column_default(prod["DATABASE_URL"], "public.note", "body") == "'empty'::text"
     assert "asset.holding" in tables(prod["DATABASE_URL"]), "dropped without allow_drops"
     assert 'DROP TABLE "asset"."holding"' in project.ok("prod:diff", **prod)
@@ -272,17 +278,20 @@ def test_versioned_path_free_mode_docker_mode(atlas, pg_tcp, render, tmp_path):
     assert triggered_tables(legacy["DATABASE_URL"]) == FREE_TRIGGER_TABLES
 
     # Development: the first migration, checked and applied to the fresh dev database.
-    assert project.ok("migrate:diff", "initial", *scratch) == "" and len(migration_files(project)) == 1
+    assert project.ok("migrate:diff", "initial", *scratch) == ""
+    assert len(migration_files(project)) == 1
     project.ok("migrate:validate", *scratch)
     assert "Pending Files:   1" in project.ok("migrate:status")
     applied = project.ok("migrate:apply")
-    assert 'CREATE TABLE "public"."note"' in applied and applied_triggers(applied) == FREE_TRIGGER_FILES
+    assert 'CREATE TABLE "public"."note"' in applied
+    assert applied_triggers(applied) == FREE_TRIGGER_FILES
     assert "Schemas are synced" in project.ok("schema:diff", *scratch)  # the migrations rebuild schemas/
     assert_updated_at_triggers_work(dev_url(project), FREE_TRIGGER_TABLES)
 
     # Baseline: migrate apply refuses the legacy database until told the version it has.
     refused = project.npm("prod:apply", **legacy)
-    assert refused.returncode != 0 and "connected database is not clean" in refused.stderr, refused.stderr
+    assert refused.returncode != 0, refused.stderr
+    assert "connected database is not clean" in refused.stderr, refused.stderr
     assert "Schemas are synced" in project.ok("prod:diff", **legacy)
     project.ok("prod:apply", "--baseline", migration_files(project)[0].split("_")[0], **legacy)
 
@@ -297,18 +306,21 @@ def test_versioned_path_free_mode_docker_mode(atlas, pg_tcp, render, tmp_path):
     prod = {"DATABASE_URL": project.database("prod"), "ATLAS_DEV_URL": scratch[1]}
     assert "Pending Files:   2" in project.ok("prod:status", **prod)
     plan = project.ok("prod:apply", "--dry-run", **prod)
-    assert "SET DEFAULT 'empty'" in plan and applied_triggers(plan) == []
+    assert "SET DEFAULT 'empty'" in plan
+    assert applied_triggers(plan) == []
     assert tables(prod["DATABASE_URL"]) == set(), "--dry-run changed the database"
     for target in (prod, legacy):
         applied = project.ok("prod:apply", **target)
-        assert "SET DEFAULT 'empty'" in applied and applied_triggers(applied) == FREE_TRIGGER_FILES
+        assert "SET DEFAULT 'empty'" in applied
+        assert applied_triggers(applied) == FREE_TRIGGER_FILES
         assert column_default(target["DATABASE_URL"], "public.note", "body") == "'empty'::text"
         assert_updated_at_triggers_work(target["DATABASE_URL"], FREE_TRIGGER_TABLES)
     assert "Already at latest version" in project.ok("prod:status", **legacy)
     assert "Schemas are synced" in project.ok("prod:diff", **prod)
     # The other path is closed: the prod env has no schema source to plan from.
     declarative = run_atlas(atlas, project.path, "schema", "apply", "--env", "prod", "--auto-approve", env=prod)
-    assert declarative.returncode != 0 and '"to" is required' in declarative.stderr, declarative.stderr
+    assert declarative.returncode != 0, declarative.stderr
+    assert '"to" is required' in declarative.stderr, declarative.stderr
 
 
 def test_versioned_path_pro_mode(atlas, pg_tcp, render, tmp_path):

@@ -11,7 +11,8 @@ import pglast
 import pytest
 from hcl2 import SerializationOptions
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, schema_files
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.postgres import schema_files
 
 # atlas.hcl functions: Atlas's own (cmdapi/project.go) plus the schemahcl stdlib ones we may use.
 ATLAS_FUNCTIONS = {"file", "glob", "fileset", "getenv", "urlescape", "urluserinfo", "urlqueryset", "urlsetpath",
@@ -86,7 +87,8 @@ def test_envs_schemas_and_urls(render, answers):
         assert env["schema"]["repo"]["name"] == answers.get("atlas_repo", "shop")
     assert envs["prod"]["url"] == '${getenv("DATABASE_URL")}'
     dev_url = urlsplit(envs["dev"]["url"])
-    assert dev_url.scheme == "postgres" and parse_qs(dev_url.query) == {"sslmode": ["disable"]}
+    assert dev_url.scheme == "postgres"
+    assert parse_qs(dev_url.query) == {"sslmode": ["disable"]}
 
     # The planning database: $ATLAS_DEV_URL when set, else the generated default.
     local = parsed["locals"]
@@ -95,16 +97,19 @@ def test_envs_schemas_and_urls(render, answers):
         assert local["scratch_database"] == f"docker://postgres/{answers.get('postgres_version', '17')}/dev"
     else:  # an empty scratch database on the local server, never the real one
         scratch = urlsplit(local["scratch_database"])
-        assert scratch.path != dev_url.path and scratch.netloc == dev_url.netloc
+        assert scratch.path != dev_url.path
+        assert scratch.netloc == dev_url.netloc
         assert "search_path" not in scratch.query
 
     if declarative:  # drops only with --var allow_drops=true; every other kind of change applies
         assert parsed["variable"] == {"allow_drops": {"type": "bool", "default": False}}
         skip = envs["prod"]["diff"]["skip"]
-        assert set(skip) == DROP_CHANGES and DROP_CHANGES <= ATLAS_SKIP_KINDS
+        assert set(skip) == DROP_CHANGES
+        assert DROP_CHANGES <= ATLAS_SKIP_KINDS
         assert all(value == "${!var.allow_drops}" for value in skip.values())
     else:  # production only runs migrations/: `schema apply --env prod` has nothing to plan from
-        assert "schema" not in envs["prod"] and "diff" not in envs["prod"]
+        assert "schema" not in envs["prod"]
+        assert "diff" not in envs["prod"]
         assert parsed["variable"] == {}
 
 

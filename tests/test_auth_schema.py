@@ -28,19 +28,12 @@ import yaml
 
 from copier_atlas_postgres.rendering.values import scratch_database
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import (
-    commit_all,
-    copy_in_process,
-    git,
-    git_init,
-    install_typescript_compiler,
-    load_schemas,
-    release_working_tree_as_v1,
-    replace_once,
-    run_npm_script,
-    server_env,
-    update_in_process,
-)
+from tests.helpers.copier_runs import copy_in_process, update_in_process
+from tests.helpers.files import replace_once
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.npm import install_typescript_compiler, run_npm_script, server_env
+from tests.helpers.postgres import load_schemas
+from tests.helpers.releases import release_working_tree_as_v1
 
 PLUGINS = ["organization"]
 AUTH_SCHEMA = "schemas/00_auth.sql"
@@ -225,7 +218,8 @@ def test_auth_ts_changes_are_checked_generated_applied_written_and_kept_by_updat
     own = len((project / "schemas" / "01_auth_custom.sql").read_text().splitlines())
     assert f'left to its file: column auth."user"."locale": added by schemas/01_auth_custom.sql:{own}' in generate.stdout
     generated = (project / AUTH_SCHEMA).read_text()
-    assert better_auth.written_by_auth_generate(project) and '"locale"' not in generated
+    assert better_auth.written_by_auth_generate(project)
+    assert '"locale"' not in generated
     assert '    "plan" text NOT NULL DEFAULT \'free\',\n    "age" integer NOT NULL DEFAULT 18,\n' in generated
     assert 'REFERENCES auth."user" ("id") ON DELETE CASCADE' in generated.split('CREATE TABLE auth."signUpAudit"')[1]
     # Tables the team did not touch are written as the template writes them.
@@ -248,7 +242,8 @@ def test_auth_ts_changes_are_checked_generated_applied_written_and_kept_by_updat
     (project / "sign-up.ts").write_text(SIGN_UP)
     run = subprocess.run([bun, "run", "sign-up.ts"], cwd=project, env=server_env(auth_project.database_url),
                          capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0 and "sign-up 200" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "sign-up 200" in run.stdout, run.stdout + run.stderr
     with psycopg.connect(auth_project.database_url) as conn:
         users = conn.execute("""SELECT email, "avatarUrl", nickname, plan, age, newsletter, birthday, locale
                                 FROM auth."user" ORDER BY email""").fetchall()

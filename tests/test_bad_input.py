@@ -194,7 +194,8 @@ def test_interactive_prompt_refuses_then_accepts(template_dir, tmp_path):
     drawn = "".join(screen)
     offered = drawn[drawn.index("Better Auth plugins"):]
     positions = [offered.find(f" {plugin}") for plugin in PLUGINS]
-    assert -1 not in positions and positions == sorted(positions), dict(zip(PLUGINS, positions, strict=True))
+    assert -1 not in positions, dict(zip(PLUGINS, positions, strict=True))
+    assert positions == sorted(positions), dict(zip(PLUGINS, positions, strict=True))
 
     import yaml
 

@@ -11,10 +11,10 @@ import pytest
 from pglast.parser import scan
 from pglast.stream import RawStream
 
-from copier_atlas_postgres.questions import rules as answers
+from copier_atlas_postgres.questions import rules
 from copier_atlas_postgres.world import better_auth
 from copier_atlas_postgres.world.better_auth import PLUGINS, auth_schema_sql, npm_dependencies
-from tests.helpers import load_maint_check
+from tests.helpers.npm import load_maint_check
 
 CHECK = load_maint_check()
 
@@ -293,7 +293,7 @@ def test_plugins_that_need_another_plugin():
     with pytest.raises(ValueError, match="oauthProvider needs jwt"):
         better_auth.selected_plugins(["oauthProvider"])
     assert better_auth.selected_plugins(["oauthProvider", "jwt"]) == ("jwt", "oauthProvider")
-    assert answers.fit("better_auth_plugins", better_auth.plugins_error(["oauthProvider"])) == "oauthProvider needs jwt too"
+    assert rules.fit("better_auth_plugins", better_auth.plugins_error(["oauthProvider"])) == "oauthProvider needs jwt too"
     assert better_auth.plugins_error(["sso"]) == "" and better_auth.plugins_error(None) == ""
     assert "'oidc'" in better_auth.plugins_error(["oidc"])[0]
 

@@ -12,17 +12,12 @@ import subprocess
 import psycopg
 
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import (
-    commit_all,
-    copy_in_process,
-    git,
-    git_init,
-    load_schemas,
-    release_working_tree_as_v1,
-    replace_once,
-    server_env,
-    update_in_process,
-)
+from tests.helpers.copier_runs import copy_in_process, update_in_process
+from tests.helpers.files import replace_once
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.npm import server_env
+from tests.helpers.postgres import load_schemas
+from tests.helpers.releases import release_working_tree_as_v1
 
 CUSTOM = "schemas/01_auth_custom.sql"
 TEAM_COLUMN = """ALTER TABLE auth."user" ADD COLUMN "locale" text NOT NULL DEFAULT 'en';\n"""

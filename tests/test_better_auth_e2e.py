@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from copier_atlas_postgres.world import better_auth
-from tests.helpers import load_schemas, server_env
+from tests.helpers.npm import server_env
+from tests.helpers.postgres import load_schemas
 
 SMOKE = """
 import { auth } from "./src/auth.ts";

@@ -8,7 +8,8 @@ import shlex
 import pytest
 import yaml
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX, compose_errors
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.files import compose_errors
 
 # Atlas subcommands that exist and take --env (reference/atlas.md, "Commands").
 ATLAS_COMMANDS = {
@@ -48,7 +49,8 @@ def test_compose_file(render, answers):
     postgres = spec["services"]["postgres"]
     assert postgres["image"] == f"postgres:{answers.get('postgres_version', '17')}"
     assert postgres["ports"] == ["127.0.0.1:5432:5432"]  # never on every interface
-    assert (project / postgres["env_file"]).is_file() and postgres["env_file"] == ".env"
+    assert (project / postgres["env_file"]).is_file()
+    assert postgres["env_file"] == ".env"
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     for mount in postgres["volumes"]:  # every named volume is declared
         assert mount.split(":")[0] in spec["volumes"]
@@ -93,18 +95,22 @@ def test_package_json_scripts(render, answers):
         elif name == "template:update":
             assert argv == ["copier", "update", "--trust", "--defaults", "."], name
         elif name in ("domain:add", "db:check"):  # scripts of the project's own
-            assert argv[0] == "sh" and (project / argv[1]).is_file(), name
+            assert argv[0] == "sh", name
+            assert (project / argv[1]).is_file(), name
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server
             assert argv == ["node", "scripts/dev-postgres.mjs", name.split(":")[1]], name
             assert (project / argv[1]).is_file(), name
         elif dev_database == "shared" and name == "db:up":  # the monorepo's server: no db:down
-            assert argv == ["sh", "scripts/shared-postgres.sh"] and (project / argv[1]).is_file(), name
+            assert argv == ["sh", "scripts/shared-postgres.sh"], name
+            assert (project / argv[1]).is_file(), name
         elif name in ("auth:generate", "auth:check"):  # the config the template wrote
             assert argv == ["node", "scripts/auth-schema.mjs", name.split(":")[1], "src/auth.ts"], name
-            assert (project / argv[1]).is_file() and (project / argv[3]).is_file(), name
+            assert (project / argv[1]).is_file(), name
+            assert (project / argv[3]).is_file(), name
         elif name == "auth:try":  # npm appends `-- EMAIL [PASSWORD]`
             assert argv == ["node", "scripts/auth-try.mjs", "src/auth.ts"], name
-            assert (project / argv[1]).is_file() and (project / argv[2]).is_file(), name
+            assert (project / argv[1]).is_file(), name
+            assert (project / argv[2]).is_file(), name
         else:
             assert argv[:2] == ["docker", "compose"], name
     if path == "versioned":

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 import yaml
 
-from tests.helpers import HOSTILE_PASSWORD, load_schemas, pg_bin, run_npm_script
+from tests.helpers.npm import run_npm_script
+from tests.helpers.postgres import HOSTILE_PASSWORD, load_schemas, pg_bin
 
 TRIGGER_PROBLEM = "no enabled BEFORE UPDATE FOR EACH ROW trigger (on every column) whose function sets updated_at"
 
@@ -248,14 +249,17 @@ def test_failures_to_check_exit_2_and_say_why(render, fresh_db, tmp_path):
                               tmp_path / "server")
     (project / ".env").unlink()
     run = db_check(project)
-    assert run.returncode == 2 and "no database URL given and no .env file" in run.stderr
+    assert run.returncode == 2
+    assert "no database URL given and no .env file" in run.stderr
 
     missing = re.sub(r"/(t_[0-9a-f]+)\?", "/no_such_database?", fresh_db)
     run = db_check(project, missing)
-    assert run.returncode == 2 and 'database "no_such_database" does not exist' in run.stderr
+    assert run.returncode == 2
+    assert 'database "no_such_database" does not exist' in run.stderr
 
     run = db_check(project, fresh_db, PSQL="/nonexistent/psql")
-    assert run.returncode == 2 and "psql not found" in run.stderr
+    assert run.returncode == 2
+    assert "psql not found" in run.stderr
 
     # atlas.hcl without a readable list: the check says so instead of checking nothing.
     atlas_hcl = project / "atlas.hcl"
@@ -299,7 +303,8 @@ def test_ci_recipe_fits_its_project(render, answers):
     workflow = yaml.safe_load(ci_recipe(project))
     job = workflow["jobs"]["db-check"]
     service = job["services"]["postgres"]
-    assert service["image"] == "postgres:17" and service["ports"] == ["5432:5432"]
+    assert service["image"] == "postgres:17"
+    assert service["ports"] == ["5432:5432"]
     assert job["defaults"]["run"]["working-directory"] == "apps/shop/server"
     steps = job["steps"]
     setup_atlas = next(s for s in steps if s.get("uses", "").startswith("ariga/setup-atlas@"))

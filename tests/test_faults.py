@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from copier.errors import TaskError, UserMessageError
 
-from tests.helpers import COPIER, V2_README, commit_all, copy_in_process, generate, git, git_init, update_in_process
+from tests.helpers.copier_runs import COPIER, copy_in_process, generate, update_in_process
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.releases import V2_README
 
 DATA = Path(__file__).parent / "data"
 ADOPT = ["copy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "v1.0.0"]

@@ -8,7 +8,8 @@ import re
 import psycopg
 import yaml
 
-from tests.helpers import commit_all, copier, copy_in_process, generate, update_in_process
+from tests.helpers.copier_runs import copier, copy_in_process, generate, update_in_process
+from tests.helpers.git import commit_all
 
 
 def answers_of(server):
@@ -31,7 +32,8 @@ def test_env_follows_changed_answers_and_keeps_secret_and_own_lines(template_rep
     stderr = capfd.readouterr().err  # the update succeeded (update_in_process raises otherwise)
 
     assert ".env: updated POSTGRES_USER, POSTGRES_PASSWORD, DATABASE_URL" in stderr
-    assert secret_line.split("=", 1)[1] not in stderr and password not in stderr
+    assert secret_line.split("=", 1)[1] not in stderr
+    assert password not in stderr
     text = env_file.read_text()
     assert secret_line in text.splitlines()
     assert text.endswith("MY_OWN_SETTING='kept as typed'   # mine\n")
@@ -72,7 +74,8 @@ def test_three_projects_get_three_ports_and_next_steps(template_repo, mono, capf
     names = {yaml.safe_load((server / "compose.yaml").read_text())["name"] for server in servers.values()}
     assert names == {"web-db", "api-db", "admin-db"}
     for slug, output in outputs.items():
-        assert f"Next, in apps/{slug}/server" in output and "npm run schema:apply" in output
+        assert f"Next, in apps/{slug}/server" in output
+        assert "npm run schema:apply" in output
     assert "127.0.0.1:5434 (Docker)" in outputs["admin"]
     # The next step's lines fit a terminal.
     assert all(len(line) <= 80 for output in outputs.values() for line in output.split("Next, in", 1)[1].splitlines())

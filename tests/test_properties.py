@@ -24,7 +24,7 @@ from pglast import keywords
 
 from copier_atlas_postgres.questions.rules import answer_error
 from copier_atlas_postgres.rendering.values import hcl_string, postgres_url
-from tests.helpers import load_schemas
+from tests.helpers.postgres import load_schemas
 
 RENDER_EXAMPLES = 10
 PURE_EXAMPLES = 300
@@ -103,7 +103,8 @@ def hcl_value(literal: str) -> str:
 
 def url_parts(url: str) -> tuple[str, str, int, str]:
     parts = urlsplit(url)
-    assert parts.scheme == "postgres" and parts.hostname == "localhost"
+    assert parts.scheme == "postgres"
+    assert parts.hostname == "localhost"
     return unquote(parts.username), unquote(parts.password), parts.port, unquote(parts.path.removeprefix("/"))
 
 
@@ -234,7 +235,8 @@ def test_safe_defaults(render, tmp_path):
     subprocess.run([*git, "init", "-q"], cwd=project, check=True)
     subprocess.run([*git, "add", "-A"], cwd=project, check=True)
     tracked = subprocess.run(["git", "ls-files"], cwd=project, check=True, capture_output=True, text=True).stdout.split()
-    assert ".env" not in tracked and ".env.example" in tracked
+    assert ".env" not in tracked
+    assert ".env.example" in tracked
     holding_password = {f for f in tracked if password in (project / f).read_text()} | {
         f for f in tracked if quote_password(password) in (project / f).read_text()
     }
@@ -258,7 +260,8 @@ def test_better_auth_secret_is_fresh_and_only_in_env(render):
     for project in projects:
         env = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines() if "=" in line)
         secret = env["BETTER_AUTH_SECRET"].strip("'")
-        assert len(secret) >= 32 and "replace" not in secret
+        assert len(secret) >= 32
+        assert "replace" not in secret
         assert "BETTER_AUTH_SECRET='replace-with-a-long-random-string'" in (project / ".env.example").read_text()
         others = [p for p in project.rglob("*") if p.is_file() and p.name != ".env"]
         assert not [p for p in others if secret in p.read_text(errors="replace")]

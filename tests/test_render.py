@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import DEFAULT_DEV_DATABASE, MATRIX
+from tests.helpers.answers import DEFAULT_DEV_DATABASE, MATRIX
 
 
 def tree(project):
@@ -23,7 +23,8 @@ def test_tree(render, answers):
                 "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment",
                 ".copier/merge-base.json"}
     expected.add("schemas/10_public.sql")
-    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh"}
+    expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh",
+                 "scripts/dotenv.mjs"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
         expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts", "scripts/auth-schema.mjs",
@@ -43,14 +44,18 @@ def test_tree(render, answers):
 def test_env_is_ignored_and_example_is_not(render):
     project = render()
     ignored = (project / ".gitignore").read_text().split()
-    assert ".env" in ignored and ".env.example" not in ignored
+    assert ".env" in ignored
+    assert ".env.example" not in ignored
 
 
 def test_readme_names_the_mode_and_the_differences(render):
     free = (render(atlas_pro=False, domains=["asset"]) / "DATABASE.md").read_text()
     pro = (render(atlas_pro=True, domains=["asset"]) / "DATABASE.md").read_text()
-    assert "## Mode: Atlas without Pro" in free and "apply-triggers.sh" in free
-    assert "## Mode: Atlas Pro" in pro and "atlas login" in pro
+    assert "## Mode: Atlas without Pro" in free
+    assert "apply-triggers.sh" in free
+    assert "## Mode: Atlas Pro" in pro
+    assert "atlas login" in pro
     for text in (free, pro):
         line = next(line for line in text.splitlines() if "differs from the convention doc" in line)
-        assert "getenv()" in line and "file-name order" in line
+        assert "getenv()" in line
+        assert "file-name order" in line

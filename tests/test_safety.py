@@ -16,7 +16,9 @@ import pytest
 from copier.errors import UserMessageError
 
 from copier_atlas_postgres.world import hcl_text
-from tests.helpers import commit_all, git_init, load_schemas, pg_bin, release_working_tree_as_v1
+from tests.helpers.git import commit_all, git_init
+from tests.helpers.postgres import load_schemas, pg_bin
+from tests.helpers.releases import release_working_tree_as_v1
 
 DATA = Path(__file__).parent / "data"
 

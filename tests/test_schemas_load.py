@@ -8,7 +8,9 @@ import shutil
 import psycopg
 import pytest
 
-from tests.helpers import MATRIX, assert_trigger_moved_updated_at, load_schemas, run_npm_script, schema_files
+from tests.helpers.answers import MATRIX
+from tests.helpers.npm import run_npm_script
+from tests.helpers.postgres import assert_trigger_moved_updated_at, load_schemas, schema_files
 
 # A user edit: a domain table that references Better Auth's user table.
 USER_FK = """
@@ -114,7 +116,8 @@ def test_trigger_script_fails_clearly_without_a_database(render, tmp_path):
     project = editable_copy(render(domains=["asset"]), tmp_path)
     (project / ".env").unlink()
     run = run_npm_script(project, "db:triggers")
-    assert run.returncode != 0 and "no .env file" in run.stderr
+    assert run.returncode != 0
+    assert "no .env file" in run.stderr
 
 
 def test_the_documented_user_reference_loads_and_a_uuid_one_is_refused(render, fresh_db):

@@ -1,4 +1,4 @@
-"""The merge of the template's part into the app's package.json, .gitignore and .env (shared_files.py)."""
+"""The merge of the template's part into the app's package.json, .gitignore and .env (merged_files.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from copier_atlas_postgres.tasks import merged_files as shared_files
+from copier_atlas_postgres.tasks import merged_files
 from copier_atlas_postgres.tasks.merged_files import Report, merge_entries, merge_env, merge_gitignore, merge_package_json
 
 APP_PACKAGE = """{
@@ -54,7 +54,8 @@ def test_package_json_keeps_the_apps_keys_order_and_bytes():
                                  "schema:apply": "atlas schema apply --env dev", "old": "echo old"}
     assert merged["dependencies"] == {"hono": "^4.0.0", "better-auth": "1.7.5"}
     # Untouched members keep their bytes (the inline array), and the 4-space indentation stays.
-    assert '    "files": ["dist", "src"],\n' in text and text.startswith('{\n    "name": "shop-server",\n')
+    assert '    "files": ["dist", "src"],\n' in text
+    assert text.startswith('{\n    "name": "shop-server",\n')
     assert '\n        "schema:apply": "atlas schema apply --env dev",\n' in text
     assert report.kept == ["package.json scripts: kept your 'db:up'; the template's is "
                            '"docker compose -f compose.yaml up"']
@@ -71,7 +72,8 @@ def test_package_json_three_way_across_versions():
     assert merged["scripts"] == {"dev": "bun run src/index.ts", "db:up": "docker compose up db",
                                  "schema:apply": "atlas schema apply --env dev --auto-approve", "new": "echo new"}
     assert merged["dependencies"] == {"hono": "^4.0.0", "better-auth": "1.7.7"}
-    assert "package.json scripts: added new" in report.lines and "package.json scripts: removed old" in report.lines
+    assert "package.json scripts: added new" in report.lines
+    assert "package.json scripts: removed old" in report.lines
     assert any("kept your 'schema:apply'" in line for line in report.kept)
 
 
@@ -111,11 +113,11 @@ def test_env_follows_the_answers_and_keeps_every_other_line():
 
 def test_env_gets_a_fresh_secret_once_and_the_example_the_placeholder():
     merged = merge_env("", None, ENV_V1, secret="fresh", name=".env", report=Report())
-    assert shared_files.env_values(merged) == {**ENV_V1, "BETTER_AUTH_SECRET": "'fresh'"}
+    assert merged_files.env_values(merged) == {**ENV_V1, "BETTER_AUTH_SECRET": "'fresh'"}
     again = merge_env(merged, ENV_V1, ENV_V1, secret="other", name=".env", report=Report())
     assert again == merged
     example = merge_env("", None, ENV_V1, secret=None, name=".env.example", report=Report())
-    assert shared_files.env_values(example)["BETTER_AUTH_SECRET"] == "'placeholder'"
+    assert merged_files.env_values(example)["BETTER_AUTH_SECRET"] == "'placeholder'"
 
 
 def test_env_value_the_user_set_before_the_first_copy_is_kept_and_named():
@@ -131,7 +133,7 @@ def test_env_key_the_user_changed_is_replaced_when_the_answers_change_it():
     report = Report()
     mine = "POSTGRES_PORT='5432'\nDATABASE_URL='postgres://me@elsewhere/d'\n"
     merged = merge_env(mine, ENV_V1, ENV_V2, secret="x", name=".env", report=report)
-    assert shared_files.env_values(merged)["DATABASE_URL"] == ENV_V2["DATABASE_URL"]
+    assert merged_files.env_values(merged)["DATABASE_URL"] == ENV_V2["DATABASE_URL"]
     assert report.kept == [".env: the answers changed DATABASE_URL: your own value was replaced"]
     assert "elsewhere" not in "\n".join(report.lines + report.kept)
 
@@ -144,8 +146,9 @@ def test_an_apps_own_env_file_is_named_where_it_disagrees_with_env(tmp_path):
     # The same values, quoted or not, and keys that are not the template's: nothing to say.
     (tmp_path / ".env.local").write_text("POSTGRES_DB=shop\nDATABASE_URL=\"postgres://a:b@localhost:5432/shop\"\n"
                                          "BETTER_AUTH_SECRET=other\nPORT=3000\n")
-    assert shared_files.env_file_notes(tmp_path) == []
-    (tmp_path / ".env.development").write_text("POSTGRES_DB=legacy\nDATABASE_URL=postgres://a:b@localhost:5432/legacy\n")
-    assert shared_files.env_file_notes(tmp_path) == [
+    assert merged_files.env_file_notes(tmp_path) == []
+    (tmp_path / ".env.development").write_text("POSTGRES_DB=legacy\nDATABASE_URL=postgres://a:b@localhost:5432/legacy\n"
+                                               "BETTER_AUTH_SECRET=other\n")
+    assert merged_files.env_file_notes(tmp_path) == [
         ".env.development: DATABASE_URL, POSTGRES_DB differ from .env, which the template's scripts read;",
         "  if the app loads .env.development, it uses another database: make them agree."]

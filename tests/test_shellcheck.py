@@ -1,10 +1,10 @@
 """The generated shell scripts pass shellcheck, for answer sets that change what they contain.
 
 npm runs each one as `sh scripts/NAME.sh` from the project folder, so they are checked as POSIX sh
-(their `#!/bin/sh` line), from that folder, with `--external-sources`: shellcheck then parses the
-generated `.env` the scripts source (`. ./.env`), and a `.env` that is not valid sh fails the test
-(one answer set has a dev password full of characters the shell treats specially). Every finding,
-notes and style included, fails the test.
+(their `#!/bin/sh` line), from that folder, with `--external-sources`. They read `.env` as data
+(scripts/dotenv.mjs, tests/test_dotenv_readers.py), so a dev password full of characters the shell
+treats specially (one answer set) reaches them only as a quoted value. Every finding, notes and
+style included, fails the test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import HOSTILE_PASSWORD, SHARED_ANSWERS
+from tests.helpers.answers import SHARED_ANSWERS
+from tests.helpers.postgres import HOSTILE_PASSWORD
 
 ANSWER_SETS = [
     pytest.param({"atlas_pro": False, "dev_database": "docker", "production_path": "declarative",
@@ -49,11 +50,13 @@ def shellcheck() -> str:
 def test_generated_scripts_pass_shellcheck(render, answers):
     project = render(**answers)
     scripts = sorted(p.relative_to(project).as_posix() for p in (project / "scripts").glob("*.sh"))
-    assert "scripts/db-check.sh" in scripts and "scripts/domain-add.sh" in scripts
+    assert "scripts/db-check.sh" in scripts
+    assert "scripts/domain-add.sh" in scripts
     assert ("scripts/apply-triggers.sh" in scripts) == (not answers["atlas_pro"])
     for script in scripts:
         assert (project / script).read_text().startswith("#!/bin/sh\n"), f"{script}: npm runs it with sh"
 
     result = subprocess.run([shellcheck(), "--external-sources", "--format=gcc", *scripts],
                             cwd=project, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and not result.stdout.strip(), f"shellcheck:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"shellcheck:\n{result.stdout}{result.stderr}"
+    assert not result.stdout.strip(), f"shellcheck:\n{result.stdout}{result.stderr}"

@@ -10,7 +10,9 @@ import pytest
 from hcl2 import SerializationOptions
 
 from copier_atlas_postgres.world import hcl_text, sql_text
-from tests.helpers import MATRIX, TEMPLATE_ROOT, schema_files
+from tests.helpers.answers import MATRIX
+from tests.helpers.postgres import schema_files
+from tests.helpers.releases import TEMPLATE_ROOT
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 TRICKY_SQL = r"""
@@ -81,7 +83,8 @@ def test_column_definitions_lose_comments_and_keep_strings():
 def test_statement_text_reassembles_the_file():
     statements = sql_text.split_statements(TRICKY_SQL)
     rebuilt = "".join(s.text for s in statements)
-    assert TRICKY_SQL.startswith(rebuilt) and TRICKY_SQL[len(rebuilt):].strip() == "-- trailing comment only"
+    assert TRICKY_SQL.startswith(rebuilt)
+    assert TRICKY_SQL[len(rebuilt):].strip() == "-- trailing comment only"
 
 
 def hcl_sources(render) -> list[str]:

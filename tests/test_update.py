@@ -2,7 +2,9 @@
 where its exit status and output are the point (a refused or conflicting update, the npm scripts);
 copier's API in this process otherwise (the same run, the output read from fd 2).
 
-Template releases v1.0.0 and v2.0.0 are built in the test (tests/conftest.py, `template_repo`).
+The update mechanics run on small template releases written here (as copier's own tests do); the
+tests about the template's own files on the real template, released as v1.0.0 and v2.0.0 by
+tests/conftest.py (`template_repo`).
 """
 
 from __future__ import annotations
@@ -18,22 +20,12 @@ import pytest
 from copier.errors import TaskError
 
 from copier_atlas_postgres.tasks import update_guard
-from tests.helpers import (
-    V2_PUSH,
-    V2_README,
-    atlas_schemas,
-    commit_all,
-    copy_in_process,
-    generate,
-    git,
-    git_init,
-    load_schemas,
-    replace_once,
-    small_template_release,
-    snapshot,
-    update,
-    update_in_process,
-)
+from tests.helpers.atlas import atlas_schemas
+from tests.helpers.copier_runs import copy_in_process, generate, update, update_in_process
+from tests.helpers.files import replace_once, snapshot
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.postgres import load_schemas
+from tests.helpers.releases import V2_PUSH, V2_README, small_template_release
 
 USER_TABLE = """
 -- Added by the team.
@@ -43,6 +35,40 @@ CREATE TABLE asset.holding (
   quantity numeric NOT NULL
 );
 """
+
+
+# A small template for the update mechanics, written here as copier's own tests write theirs: one
+# schema file per domain, the template's part of the shared files (which the update step merges),
+# and the update step after every update, as copier.yml's last migration.
+DOMAIN_FILE = "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja"
+DOMAIN_FILE_BODY = ("-- Atlas loads schemas/ in file-name order.\n-- Name constraints and indexes explicitly.\n\n"
+                    "CREATE SCHEMA {{ domain }};\n\n-- Tables\n\n-- Views\n\n-- Functions\n")
+SMALL_V1 = {
+    "copier.yml": (
+        "_subdirectory: template\n"
+        "_migrations:\n"
+        "  - command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', after-update, .]\n"
+        "    when: \"{{ _stage == 'after' }}\"\n"
+        "domains: {type: yaml, default: [asset, portfolio]}\n"),
+    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
+    # Long enough that the header line and tables added at the end are separate hunks of a diff.
+    DOMAIN_FILE: "-- Schema {{ domain }}: one business domain.\n" + DOMAIN_FILE_BODY,
+    "template/.copier/package.fragment.json": "{}\n",
+    "template/.copier/env.fragment": "",
+    "template/.copier/gitignore.fragment": "",
+}
+# A convention change: the domain files' first line, and a new script in package.json.
+CONVENTION_V2 = {
+    DOMAIN_FILE: "-- Schema {{ domain }} (convention v2): one business domain.\n" + DOMAIN_FILE_BODY,
+    "template/.copier/package.fragment.json": '{"scripts": {"template:check": "echo convention v2"}}\n',
+}
+
+
+@pytest.fixture(scope="module")
+def small_release(tmp_path_factory) -> Path:
+    """SMALL_V1 released as v1.0.0, then with CONVENTION_V2 as v2.0.0."""
+    template = small_template_release(tmp_path_factory.mktemp("small") / "template", SMALL_V1, "v1.0.0")
+    return small_template_release(template, CONVENTION_V2, "v2.0.0")
 
 
 # ---- scenarios ----------------------------------------------------------------------------
@@ -65,13 +91,15 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
 
     assert "ACTION NEEDED" not in capfd.readouterr().err
     sql = domain.read_text()
-    assert "CREATE TABLE asset.holding" in sql and "convention v2" in sql.splitlines()[0]
+    assert "CREATE TABLE asset.holding" in sql
+    assert "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
     assert package["scripts"]["schema:apply"].endswith("atlas schema apply --env dev --auto-approve")
     assert package["scripts"]["template:check"] == "echo convention v2"
     assert package["scripts"]["schema:push"] == V2_PUSH  # untouched by the user: the template's change
     readme = (server / "DATABASE.md").read_text()
-    assert readme.startswith("# Demo shop: server database (team Orders)") and V2_README in readme
+    assert readme.startswith("# Demo shop: server database (team Orders)")
+    assert V2_README in readme
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
     assert env_file.read_bytes() == env_before
     assert "U" not in "".join(line[:2] for line in git(mono, "status", "--porcelain").splitlines())
@@ -79,10 +107,10 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
 
 
 @pytest.mark.parametrize("conflict", ["inline", "rej"])
-def test_overlapping_edit_fails_the_update_and_names_the_file(template_repo, mono, conflict, capfd):
+def test_overlapping_edit_fails_the_update_and_names_the_file(small_release, mono, conflict, capfd):
     """2. The user changed the line v2 changes: exit status 1, the file is named, their text stays.
     Inline through the CLI (its exit status); rej through copier's API (its TaskError's status)."""
-    server = generate(template_repo, mono, "shop", ["asset"])
+    server = generate(small_release, mono, "shop", ["asset"])
     domain = server / "schemas" / "20_asset.sql"
     lines = domain.read_text().split("\n")
     lines[0] = "-- Asset schema: OUR OWN HEADER, written by the team."
@@ -101,12 +129,14 @@ def test_overlapping_edit_fails_the_update_and_names_the_file(template_repo, mon
         stderr = capfd.readouterr().err
 
     named = "schemas/20_asset.sql" + ("" if conflict == "inline" else ".rej")
-    assert "CONFLICTS" in stderr and f"apps/shop/server/{named}\n" in stderr
+    assert "CONFLICTS" in stderr
+    assert f"apps/shop/server/{named}\n" in stderr
     sql = domain.read_text()
     assert "CREATE TABLE asset.holding" in sql
     if conflict == "inline":  # both sides in the file, marked
         assert "OUR OWN HEADER" in sql
-        assert "<<<<<<< before updating" in sql and "convention v2" in sql
+        assert "<<<<<<< before updating" in sql
+        assert "convention v2" in sql
         assert "UU apps/shop/server/schemas/20_asset.sql" in git(mono, "status", "--porcelain")
     else:  # copier's rej mode: the template's line in the file, the user's rejected hunk in the .rej
         assert "convention v2" in sql
@@ -136,7 +166,8 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     assert (server / "schemas" / "20_billing.sql").is_file()
     assert (server / "triggers" / "20_billing.sql").is_file()
     assert "billing" in atlas_schemas(server)
-    assert asset.read_text() == asset_before and portfolio.read_text() == portfolio_before
+    assert asset.read_text() == asset_before
+    assert portfolio.read_text() == portfolio_before
     load_schemas(fresh_db, server)
     commit_all(mono, "add billing")
 
@@ -145,7 +176,8 @@ def test_add_domain_with_readme_command_then_remove_edited_domain(template_repo,
     assert result.returncode != 0
     for path in ("schemas/20_portfolio.sql", "triggers/20_portfolio.sql"):
         assert f"apps/shop/server/{path}" in result.stderr
-    assert "KEPT" in result.stderr and "git rm apps/shop/server/schemas/20_portfolio.sql" in result.stderr
+    assert "KEPT" in result.stderr
+    assert "git rm apps/shop/server/schemas/20_portfolio.sql" in result.stderr
     assert portfolio.read_text() == portfolio_before  # restored with the user's table
     assert (server / "triggers" / "20_portfolio.sql").is_file()
     assert "portfolio" not in atlas_schemas(server)
@@ -177,7 +209,8 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
     assert "_commit: v2.0.0" in (server / ".copier-answers.yml").read_text()
     assert "template:check" in (server / "package.json").read_text()  # v2's change, merged
     assert atlas_schemas(server)[-2:] == ["asset", "billing"]
-    assert (server / "schemas" / "20_billing.sql").is_file() and (server / "triggers" / "20_billing.sql").is_file()
+    assert (server / "schemas" / "20_billing.sql").is_file()
+    assert (server / "triggers" / "20_billing.sql").is_file()
     assert "- billing" in (server / ".copier-answers.yml").read_text()
     commit_all(mono, "add billing")
 
@@ -187,14 +220,15 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
         result = npm_run("domain:add", *args)
         assert result.returncode != 0, args
         assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr  # one line
-        assert result.stderr.startswith("domain:add: ") and reason in result.stderr, result.stderr
+        assert result.stderr.startswith("domain:add: "), result.stderr
+        assert reason in result.stderr, result.stderr
         assert git(mono, "status", "--porcelain") == "", args
 
 
-def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mono):
+def test_two_projects_update_independently_in_a_dirty_monorepo(small_release, mono):
     """4. Updating apps/a leaves apps/b untouched, while files elsewhere are modified/untracked."""
-    a = generate(template_repo, mono, "a", ["asset"])
-    b = generate(template_repo, mono, "b", ["asset"])
+    a = generate(small_release, mono, "a", ["asset"])
+    b = generate(small_release, mono, "b", ["asset"])
     (mono / "README.md").write_text("# The monorepo, edited and not committed\n")
     (mono / "notes.txt").write_text("untracked\n")
     (mono / "apps" / "web").mkdir()
@@ -209,7 +243,8 @@ def test_two_projects_update_independently_in_a_dirty_monorepo(template_repo, mo
     assert "_commit: v1.0.0" in (b / ".copier-answers.yml").read_text()
     status = git(mono, "status", "--porcelain").splitlines()
     assert [line for line in status if "apps/b/" in line] == []
-    assert " M README.md" in status and "?? notes.txt" in status
+    assert " M README.md" in status
+    assert "?? notes.txt" in status
 
 
 def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
@@ -224,33 +259,18 @@ def test_update_without_new_version_changes_nothing(template_repo, mono, capfd):
 
     err = capfd.readouterr().err
     assert "Keeping template version 2.0.0" in err
-    assert "Nothing changed in apps/shop/server: it is up to date." in err and "Next: review" not in err
+    assert "Nothing changed in apps/shop/server: it is up to date." in err
+    assert "Next: review" not in err
     assert git(mono, "status", "--porcelain") == ""
     assert snapshot(server) == before
 
 
-# A small template whose v2 renames each domain file 20_<domain>.sql -> 30_<domain>.sql,
-# with the migration CHANGELOG.md prescribes for a rename, listed before the update step.
-RENAMING_V1 = {
-    "copier.yml": (
-        "_subdirectory: template\n"
-        "_migrations:\n"
-        "  - command: ['{{ _copier_python }}', '{{ _copier_conf.src_path }}/tasks.py', after-update, .]\n"
-        "    when: \"{{ _stage == 'after' }}\"\n"
-        "domains: {type: yaml, default: [asset, portfolio]}\n"),
-    "template/{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml }}",
-    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
-        "CREATE SCHEMA {{ domain }};\n",
-    # The template's part of the shared files, which the update step merges (nothing here).
-    "template/.copier/package.fragment.json": "{}\n",
-    "template/.copier/env.fragment": "",
-    "template/.copier/gitignore.fragment": "",
-}
+# SMALL_V1's v2 renames each domain file 20_<domain>.sql -> 30_<domain>.sql, with the migration
+# CONTRIBUTING.md prescribes for a rename, listed before the update step.
 RENAMING_V2 = {
-    "template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja": None,
-    "template/schemas/30_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja":
-        RENAMING_V1["template/schemas/20_{% yield domain from domains %}{{ domain }}{% endyield %}.sql.jinja"],
-    "copier.yml": RENAMING_V1["copier.yml"].replace("_migrations:\n", (
+    DOMAIN_FILE: None,
+    DOMAIN_FILE.replace("/20_", "/30_"): SMALL_V1[DOMAIN_FILE],
+    "copier.yml": SMALL_V1["copier.yml"].replace("_migrations:\n", (
         "_migrations:\n"
         "  - version: '2.0.0'\n"
         "    when: \"{{ _stage == 'after' }}\"\n"
@@ -261,7 +281,7 @@ RENAMING_V2 = {
 def test_release_renaming_domain_files_moves_the_users_text(tmp_path, mono, capfd):
     """A release that renames edited files: the migration moves the user's text to the new names,
     staged as renames, and the update step after it finds nothing lost."""
-    template = small_template_release(tmp_path / "renaming", RENAMING_V1, "v1.0.0")
+    template = small_template_release(tmp_path / "renaming", SMALL_V1, "v1.0.0")
     small_template_release(template, RENAMING_V2, "v2.0.0")
     copy_in_process(mono, template, "apps/shop/server", {}, ref="v1.0.0")
     server = mono / "apps" / "shop" / "server"
@@ -276,7 +296,8 @@ def test_release_renaming_domain_files_moves_the_users_text(tmp_path, mono, capf
     assert "renamed schemas/20_asset.sql -> schemas/30_asset.sql" in capfd.readouterr().err
     for old, text in committed.items():
         new = old.replace("/20_", "/30_")
-        assert not (server / old).exists() and (server / new).read_text() == text
+        assert not (server / old).exists()
+        assert (server / new).read_text() == text
     renamed = git(mono, "diff", "--cached", "-M", "--name-status", "--", "apps/shop/server").splitlines()
     assert "R100\tapps/shop/server/schemas/20_asset.sql\tapps/shop/server/schemas/30_asset.sql" in renamed
     assert git(mono, "diff", "--name-only", "--", "apps/shop/server/schemas") == ""
@@ -331,11 +352,15 @@ def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db, capfd):
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     dependencies = json.loads((server / "package.json").read_text())["dependencies"]
     assert scripts["schema:apply"].endswith("sh scripts/apply-triggers.sh --after atlas schema apply --env dev")
-    assert scripts["db:check"] == "sh scripts/db-check.sh" and "migrate:apply" not in scripts
-    assert scripts["dev"] == "bun run src/index.ts" and scripts["schema:inspect"].endswith("--format x")
-    assert dependencies["hono"] == "^4.0.0" and dependencies["better-auth"] != "1.7.5"
+    assert scripts["db:check"] == "sh scripts/db-check.sh"
+    assert "migrate:apply" not in scripts
+    assert scripts["dev"] == "bun run src/index.ts"
+    assert scripts["schema:inspect"].endswith("--format x")
+    assert dependencies["hono"] == "^4.0.0"
+    assert dependencies["better-auth"] != "1.7.5"
     assert "kept your" not in stderr  # nothing the team changed collided with the template
-    assert "README.md is yours now" in stderr and (server / "README.md").read_text() == readme
+    assert "README.md is yours now" in stderr
+    assert (server / "README.md").read_text() == readme
     assert (server / "DATABASE.md").is_file()
     assert env_file.read_text() == env_before  # same answers: .env untouched, secret and own line
     load_schemas(fresh_db, server)

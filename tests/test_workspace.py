@@ -22,18 +22,12 @@ from copier.errors import UserMessageError
 from copier_atlas_postgres.questions import rules
 from copier_atlas_postgres.world import monorepo, package_managers
 from copier_atlas_postgres.world.compose import COMPOSE_FILE, shared_postgres, taken_ports
-from tests.helpers import (
-    COREPACK_ENV,
-    PNPM_VERSION,
-    TEMPLATE_ROOT,
-    commit_all,
-    compose_errors,
-    copy_in_process,
-    git,
-    git_init,
-    pg_bin,
-    update_in_process,
-)
+from tests.helpers.copier_runs import copy_in_process, update_in_process
+from tests.helpers.files import compose_errors
+from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.npm import COREPACK_ENV, PNPM_VERSION
+from tests.helpers.postgres import pg_bin
+from tests.helpers.releases import TEMPLATE_ROOT
 
 DATA = TEMPLATE_ROOT / "tests" / "data"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..git import git, lock_advice, stale_index_lock
 from ..project_files import ANSWERS_FILE, COPY_STARTED, MERGED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES, WRITTEN, is_generated
+from . import adopted_names
 from .defaults import compose_file
 
 
@@ -82,7 +83,7 @@ def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[
     problems += layout.problems
     commands = layout.commands(dst)
     if server is not None:
-        problems += server.name_problems() + server.list_problems() + server.load_plan().problems
+        problems += adopted_names.name_problems(server) + server.list_problems() + server.load_plan().problems
         problems += _adoption_problems(dst, [f.path for f in server.files], overwrite)
     return problems, commands
 

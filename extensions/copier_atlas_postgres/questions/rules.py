@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
 from ..project_files import ANSWERS_FILE
+from ..rendering import dev_databases
 from ..world.compose import SERVICE_NAME, SHARED_COMPOSE_FILE
 from ..world.monorepo import package_json
 from ..world.package_managers import PACKAGE_MANAGERS, detect_package_manager
@@ -23,8 +24,8 @@ from ..world.sql_text import PG_RESERVED
 EMBEDDED_POSTGRES_RELEASES = {"14": "14.23.0-beta.17", "15": "15.18.0-beta.17", "16": "16.14.0-beta.17",
                               "17": "17.10.0-beta.17", "18": "18.4.0-beta.17"}
 SUPPORTED_POSTGRES_VERSIONS = tuple(EMBEDDED_POSTGRES_RELEASES)
-# Where the development database runs (copier.yml's dev_database choices).
-DEV_DATABASES = ("shared", "embedded", "docker", "local")
+# Where the development database runs (copier.yml's dev_database choices): the modes' one table.
+DEV_DATABASES = tuple(dev_databases.DEV_DATABASES)
 # Schemas the template itself creates or PostgreSQL owns: a domain may not take these names.
 TAKEN_SCHEMAS = frozenset({"auth", "public", "information_schema"})
 # PostgreSQL refuses these role names (CREATE ROLE: 'role name "public" is reserved').

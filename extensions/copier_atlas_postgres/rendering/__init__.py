@@ -1,1 +1,2 @@
-"""What the template calls while rendering: values written into files, and the Jinja filters (one table)."""
+"""What the template calls while rendering: values written into files, package.json's part, the dev
+database modes (one table), and the Jinja filters (one table)."""

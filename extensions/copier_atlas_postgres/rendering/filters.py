@@ -19,7 +19,7 @@ from .. import git
 from ..project_files import AUTH_SCHEMA_FILE
 from ..questions import defaults, destination, rules
 from ..world import monorepo, package_managers, sql_text
-from . import values
+from . import dev_databases, package_json, values
 
 
 def started_in(environment, dst: object) -> Path:
@@ -72,6 +72,16 @@ def run(context, script: str) -> str:
     return package_managers.run_command(script, context.get("package_manager"))
 
 
+@pass_context
+def package_json_part(context) -> str:
+    """`{{ package_json_part() }}`: .copier/package.fragment.json for this project's answers."""
+    return package_json.package_json_text(context.get_all())
+
+
+def dev_database_mode(name: object) -> dev_databases.DevDatabase:
+    return dev_databases.DEV_DATABASES[str(name)]
+
+
 def package_manager_commands(name: object) -> package_managers.PackageManager:
     return package_managers.PACKAGE_MANAGERS[str(name)]
 
@@ -97,6 +107,12 @@ def better_auth_imports(plugins: object) -> dict:
 
 
 # ---- after rendering: the copy's and the update's last message ------------------------------------
+
+@pass_context
+def dev_database_next_steps(context) -> list[str]:
+    """The copy's first next steps for this project's dev database: install, start it."""
+    return dev_databases.next_steps(context.get_all(), lambda script: run(context, script))
+
 
 @pass_environment
 def auth_schema_if_generated(environment, dst: object) -> str:
@@ -138,6 +154,19 @@ def relative_template_warning(environment, src: object) -> list[str]:
             f"    _src_path: {absolute}"]
 
 
+@pass_environment
+def app_url(environment, dst: object) -> str:
+    """BETTER_AUTH_URL in development: localhost on the port the app's dev script declares."""
+    from ..world import app_runtime
+
+    return f"http://localhost:{app_runtime.app_port(started_in(environment, dst))}"
+
+
+@pass_environment
+def better_auth_version_notes(environment, dst: object) -> list[str]:
+    return _better_auth().version_notes(started_in(environment, dst))
+
+
 FILTERS = {
     # before anything is written
     "refuse_copy_problems": destination.refuse_copy_problems,
@@ -163,6 +192,7 @@ FILTERS = {
     "hcl_list": values.hcl_list,
     "sql_identifier": sql_text.sql_identifier,
     "dotenv_value": values.dotenv_value,
+    "app_url": app_url,
     "json_string": values.json_string,
     "schema_names": values.schema_names,
     "scratch_database": values.scratch_database,
@@ -171,6 +201,7 @@ FILTERS = {
     "embedded_postgres_release": embedded_postgres_release,
     "run": run,
     "package_manager_commands": package_manager_commands,
+    "dev_database_mode": dev_database_mode,
     "better_auth_sql": better_auth_sql,
     "better_auth_dependencies": better_auth_dependencies,
     "better_auth_server_dependencies": better_auth_server_dependencies,
@@ -183,6 +214,7 @@ FILTERS = {
     "env_file_notes": env_file_notes,
     "docker_warning": docker_warning,
     "relative_template_warning": relative_template_warning,
+    "better_auth_version_notes": better_auth_version_notes,
 }
 
 
@@ -200,7 +232,8 @@ def better_auth_plugins_offered() -> list[str]:
 
 def auth_schema_facts() -> dict:
     """What scripts/auth-schema.mjs shares with the template: the schema, the file, its first line."""
-    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK}
+    return {"schema": _better_auth().SCHEMA, "file": AUTH_SCHEMA_FILE, "generated_mark": _better_auth().GENERATED_MARK,
+            "supported": _better_auth().SCRIPTS_SUPPORT}
 
 
 # The lists copier.yml offers as choices (one source each), and facts the template's files share.
@@ -210,6 +243,8 @@ GLOBALS = {
     "better_auth_plugins_offered": better_auth_plugins_offered,
     "pnpm_build_decisions": package_managers.pnpm_build_decisions,
     "auth_schema_facts": auth_schema_facts,
+    "package_json_part": package_json_part,
+    "dev_database_next_steps": dev_database_next_steps,
 }
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from ..git import committed, git
 from ..project_files import ANSWERS_FILE, MERGED_FILES
 from ..questions.destination import symlink_problem
+from ..world import app_runtime
 
 FRAGMENTS = Path(".copier")
 PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
@@ -242,14 +243,31 @@ def env_file_notes(project: object) -> list[str]:
         return {key: value.strip().strip("'\"") for key, value in env_values(text).items()}
 
     ours, keys = values(".env"), values(str(ENV_FRAGMENT)).keys() - SECRET_KEYS
+    needed = [key for key in RUNTIME_KEYS if key in values(str(ENV_FRAGMENT))]
     notes = []
-    for name in APP_ENV_FILES:
+    for name in app_runtime.app_env_files(project, APP_ENV_FILES):
         theirs = values(name)
         if differing := sorted(key for key in keys if key in theirs and theirs[key] != ours.get(key)):
             verb = "differs" if len(differing) == 1 else "differ"
             notes += [f"{name}: {', '.join(differing)} {verb} from .env, which the template's scripts read;",
                       f"  if the app loads {name}, it uses another database: make them agree."]
+        if missing := [key for key in needed if key not in theirs]:
+            # Copied from .env by a command, so that no secret is printed.
+            notes += [f"{name}: the app loads it; add from .env what it lacks",
+                      f"  ({', '.join(missing)}):", f"  grep -E '^{_keys_pattern(missing)}=' .env >> {name}"]
     return notes
+
+
+# What the app's own Better Auth needs at run time, from the template's .env keys.
+RUNTIME_KEYS = ("DATABASE_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL")
+def _keys_pattern(keys: list[str]) -> str:
+    """An extended regex for exactly these keys, short enough for one line: (DATABASE_URL|BETTER_AUTH_(SECRET|URL))."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        prefix, _, rest = key.rpartition("_")
+        groups.setdefault(prefix + "_" if prefix else "", []).append(rest)
+    parts = [prefix + (rests[0] if len(rests) == 1 else f"({'|'.join(rests)})") for prefix, rests in groups.items()]
+    return parts[0] if len(parts) == 1 else f"({'|'.join(parts)})"
 
 
 def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, name: str, report: Report) -> str:

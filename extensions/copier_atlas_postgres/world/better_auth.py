@@ -19,6 +19,7 @@ chose (some plugin packages lag behind better-auth and pin exact peers).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,11 @@ GENERATED_MARK = "-- Better Auth tables written by `npm run auth:generate`"
 # What compiles a TypeScript auth config for `npm run auth:generate` and `auth:check` (a dependency
 # the template adds, pinned like the Better Auth set).
 TYPESCRIPT_COMPILER_PACKAGES = {"esbuild": "0.28.2"}
+# The better-auth releases the auth scripts (auth:generate, auth:check, auth:try) run with: from the
+# first, up to the second (not included). Checked with 1.3.0, 1.3.14, 1.4.22 and the pinned sets; its
+# getMigrations() moved from better-auth/db to better-auth/db/migration in 1.5.0, and a 2.x may move
+# it again. Outside the range the scripts name the release found and the line to change.
+SCRIPTS_SUPPORT = ("1.3.0", "2.0.0")
 
 
 @dataclass(frozen=True)
@@ -317,3 +323,39 @@ def written_by_auth_generate(project) -> bool:
             return file.readline().startswith(GENERATED_MARK)
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"[0-9]+", version)[:3])
+
+
+def scripts_support(version: str) -> bool:
+    """Whether the auth scripts run with this better-auth release (SCRIPTS_SUPPORT)."""
+    first, beyond = SCRIPTS_SUPPORT
+    return _release_key(first) <= _release_key(version) < _release_key(beyond)
+
+
+def version_notes(dst: object) -> list[str]:
+    """When the workspace runs another better-auth than the one schemas/00_auth.sql was written for
+    (the template's pin, .copier/package.fragment.json): which, where it says so, and the way out."""
+    from .package_managers import detect_package_manager, run_command
+    from .resolved_versions import resolved_version
+
+    project = Path(str(dst)).absolute()
+    try:
+        fragment = json.loads((project / ".copier" / "package.fragment.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    pinned = fragment.get("dependencies", {}).get("better-auth")
+    found = resolved_version(project, "better-auth")
+    if not pinned or not found or found[0] == pinned:
+        return []
+    version, where = found
+    manager = detect_package_manager(project)
+    notes = [f"Better Auth: this workspace runs better-auth {version} ({where});",
+             f"  {AUTH_SCHEMA_FILE} is written for {pinned}."]
+    if scripts_support(version):
+        return notes + [f"  Pin {pinned}, or write it for {version}: {manager} install && "
+                        f"{run_command('auth:generate', manager)}"]
+    first, beyond = SCRIPTS_SUPPORT
+    return notes + [f"  The auth scripts run with {first} up to {beyond} (not included): pin {pinned}."]

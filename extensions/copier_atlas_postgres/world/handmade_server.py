@@ -173,21 +173,6 @@ class HandmadeServer:
                     tables[name[1]] = sql_text.table_columns(statement)
         return tables
 
-    def name_problems(self) -> list[str]:
-        """Schemas whose name the template cannot write into its file names and SQL as it is."""
-        from ..questions.rules import adopted_domain_error
-
-        problems = []
-        for schema in self.domains:
-            if adopted_domain_error(schema):
-                files = ", ".join(f.path for f in self.files_of(schema))
-                fixed = sql_identifier(_fixed_name(schema))
-                problems.append(
-                    f"{files}: schema {sql_text.quote_identifier(schema)}: domain schemas are named a-z, 0-9"
-                    f" and _ (its files are named after it); rename it in your files and in each database"
-                    f" (ALTER SCHEMA {sql_text.quote_identifier(schema)} RENAME TO {fixed}), commit, then copy again")
-        return problems
-
     def list_problems(self) -> list[str]:
         """Schemas the old atlas.hcl lists that no file defines anything in: the template lists only
         the schemas its files define, so Atlas would stop managing them."""
@@ -290,12 +275,6 @@ class HandmadeServer:
         found["atlas_pro"] = any(p.statement.kind in PRO_ONLY_KINDS for p in self.statements
                                  if p.schema not in ("auth", "public"))
         return {key: value for key, value in found.items() if value not in ("", None)}
-
-
-def _fixed_name(schema: str) -> str:
-    from ..questions.rules import to_identifier
-
-    return to_identifier(schema)
 
 
 def read_handmade_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str, str] | None = None) -> HandmadeServer | None:
