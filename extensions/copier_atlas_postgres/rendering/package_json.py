@@ -13,6 +13,10 @@ from .dev_databases import checked_first, db_scripts
 # Where the template writes the Better Auth config when the app has none of its own.
 DEFAULT_AUTH_CONFIG = "src/auth.ts"
 
+# The Atlas scripts that plan against atlas.hcl's dev database (prod:apply only in the declarative
+# path: `migrate apply` runs the files as written).
+PLANNING = ("migrate:diff", "migrate:validate", "schema:diff", "schema:push", "schema:apply", "prod:apply", "prod:diff")
+
 
 def scripts(answers: Mapping) -> dict[str, str]:
     """package.json's scripts, in the order a reader meets them."""
@@ -54,10 +58,6 @@ def scripts(answers: Mapping) -> dict[str, str]:
             result[name] = checked_first(answers["dev_database"], name, result[name])
     return result
 
-
-# The Atlas scripts that plan against atlas.hcl's dev database (prod:apply only in the declarative
-# path: `migrate apply` runs the files as written).
-PLANNING = ("migrate:diff", "migrate:validate", "schema:diff", "schema:push", "schema:apply", "prod:apply", "prod:diff")
 
 
 def package_json_part(answers: Mapping) -> dict:
