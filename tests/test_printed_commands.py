@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MATRIX, atlas_schemas, commit_all, generate
+from tests.helpers import MATRIX, atlas_schemas, commit_all, copy_in_process, generate
 
 RUN = re.compile(r"\b(?:npm|pnpm|yarn|bun) run (?:--silent )?([a-z][a-z:-]*)")
 
@@ -42,3 +42,24 @@ def test_after_domain_add_database_mds_add_a_domain_line_works_as_typed(template
     typed = subprocess.run(["sh", "-c", line], cwd=mono, env=env, capture_output=True, text=True, timeout=300)
     assert typed.returncode == 0, typed.stderr
     assert atlas_schemas(server)[-3:] == ["asset", "new_domain", "new_domain_2"]
+
+
+def test_an_apps_own_scripts_under_our_names_leave_ours_a_name_of_their_own(template_dir, mono, capfd):
+    """The app keeps `schema:apply` and `schema:diff` with other flags: ours go under db:schema:apply
+    and db:schema:diff, which the next steps and DATABASE.md then name (the app's stay as they were)."""
+    server = mono / "apps" / "shop" / "server"
+    server.mkdir(parents=True)
+    own = {"schema:apply": "atlas schema apply --env dev --auto-approve", "schema:diff": "atlas schema diff --env dev"}
+    (server / "package.json").write_text(json.dumps({"name": "shop-server", "scripts": own}))
+    commit_all(mono, "app")
+    capfd.readouterr()
+    copy_in_process(mono, template_dir, "apps/shop/server", {"dev_database": "local", "use_better_auth": False},
+                    ref="HEAD")
+    printed = capfd.readouterr().err
+    scripts = json.loads((server / "package.json").read_text())["scripts"]
+    assert {name: scripts[name] for name in own} == own
+    assert scripts["db:schema:apply"] == "sh scripts/apply-triggers.sh --after atlas schema apply --env dev"
+    assert scripts["db:schema:diff"] == "atlas schema diff --env dev --from env://url --to env://schema.src"
+    for text in (printed.split("Next, in", 1)[1], (server / "DATABASE.md").read_text()):
+        assert "npm run db:schema:apply" in text and not re.search(r"npm run schema:(apply|diff)\b", text)
+    assert set(RUN.findall((server / "DATABASE.md").read_text())) <= set(scripts)

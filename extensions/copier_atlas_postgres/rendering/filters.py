@@ -10,6 +10,7 @@ folder is a temporary copy of the old release.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path, PurePath
 
 from jinja2 import pass_context, pass_environment
@@ -65,17 +66,37 @@ def postgres_url(parts: list) -> str:
     return values.postgres_url(*parts)
 
 
+def _app_scripts(context) -> tuple[dict, dict]:
+    """The scripts of the app's package.json, and of the template's part as last written."""
+    conf = context.get("_copier_conf")
+    dst = started_in(context.environment, conf["dst_path"] if conf else ".")
+    try:
+        last = json.loads((dst / ".copier" / "package.fragment.json").read_text(encoding="utf-8")).get("scripts")
+    except (OSError, ValueError, AttributeError):
+        last = None
+    app = monorepo.package_json(dst).get("scripts")
+    return (app if isinstance(app, dict) else {}), (last if isinstance(last, dict) else {})
+
+
 @pass_context
 def run(context, script: str) -> str:
     """`{{ "schema:apply --dry-run" | run }}`: the command a user types for that script and its
-    arguments, with the project's package_manager answer."""
-    return package_managers.run_command(script, context.get("package_manager"))
+    arguments, with the project's package_manager answer; under our own name where the app keeps
+    a script of its own under that one."""
+    name, _, args = script.partition(" ")
+    try:
+        ours = package_json.scripts(context.get_all())
+    except KeyError:  # not every answer is in yet
+        ours = {}
+    if name in ours:
+        name = package_json.own_names(ours, *_app_scripts(context)).get(name, name)
+    return package_managers.run_command(f"{name} {args}".strip(), context.get("package_manager"))
 
 
 @pass_context
 def package_json_part(context) -> str:
     """`{{ package_json_part() }}`: .copier/package.fragment.json for this project's answers."""
-    return package_json.package_json_text(context.get_all())
+    return package_json.package_json_text(context.get_all(), *_app_scripts(context))
 
 
 def dev_database_mode(name: object) -> dev_databases.DevDatabase:

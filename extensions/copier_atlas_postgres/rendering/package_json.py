@@ -60,9 +60,22 @@ def scripts(answers: Mapping) -> dict[str, str]:
 
 
 
-def package_json_part(answers: Mapping) -> dict:
-    """The scripts, and the dependencies the answers need."""
-    part: dict = {"scripts": scripts(answers)}
+def own_names(ours: Mapping, app: Mapping, last: Mapping) -> dict[str, str]:
+    """Where the app keeps a script of its own under one of our names (another command, kept by
+    the merge): our name -> the name ours also goes under, `db:<name>`, which every command we
+    print or document then uses. APP: the app's package.json scripts; LAST: the template's part
+    as last written (a script still as the template wrote it is not the app's own)."""
+    return {name: f"db:{name}" for name, command in ours.items()
+            if not name.startswith("db:") and isinstance(app.get(name), str)
+            and app[name] not in (command, last.get(name))}
+
+
+def package_json_part(answers: Mapping, app: Mapping | None = None, last: Mapping | None = None) -> dict:
+    """The scripts (also under our own names where the app's own differ), and the dependencies
+    the answers need."""
+    ours = scripts(answers)
+    renamed = own_names(ours, app or {}, last or {})
+    part: dict = {"scripts": {**ours, **{renamed[name]: ours[name] for name in renamed}}}
     if answers["use_better_auth"]:
         from ..world import better_auth  # its data costs a few ms: only for projects that use it
 
@@ -72,5 +85,5 @@ def package_json_part(answers: Mapping) -> dict:
     return part
 
 
-def package_json_text(answers: Mapping) -> str:
-    return json.dumps(package_json_part(answers), indent=2, ensure_ascii=False)
+def package_json_text(answers: Mapping, app: Mapping | None = None, last: Mapping | None = None) -> str:
+    return json.dumps(package_json_part(answers, app, last), indent=2, ensure_ascii=False)
