@@ -119,6 +119,8 @@ def better_auth_server_dependencies(plugins: object) -> dict:
     return _better_auth().server_dependencies(plugins or [])
 
 
+
+
 def better_auth_plugin_order(plugins: object) -> list:
     return list(_better_auth().selected_plugins(plugins or []))
 
@@ -195,6 +197,7 @@ FILTERS = {
     "refuse_shared_without_service": rules.refuse_shared_without_service,
     "refuse_breaking_default": rules.refuse_breaking_default,
     "mark_copy_started": destination.mark_copy_started,
+    "mark_update_started": destination.mark_update_started,
     "answer_error": rules.answer_error,
     "better_auth_plugins_error": better_auth_plugins_error,
     "default_answer": default_answer,
