@@ -28,6 +28,7 @@ AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh", "scripts/template-update.sh",
                   "scripts/db-check.sh", "scripts/db-check.sql", "scripts/auth-schema.mjs", "scripts/auth-config.mjs",
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
+                  "scripts/docker-check.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.

