@@ -28,6 +28,7 @@ AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh", "scripts/template-update.sh",
                   "scripts/db-check.sh", "scripts/db-check.sql", "scripts/auth-schema.mjs", "scripts/auth-config.mjs",
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
+                  "scripts/docker-check.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Without Atlas Pro, a team's CREATE EXTENSION statements (adopted): applied before Atlas, to the

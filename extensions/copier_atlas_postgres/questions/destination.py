@@ -53,7 +53,7 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
 
 def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[str]]:
     """copy_problems, and the shell commands that put a database schema the template cannot adopt
-    as it is into the layout it adopts (server_layout.py; [] when there is none to print)."""
+    as it is into the layout it adopts (world/schema_sources.py; [] when there is none to print)."""
     dst = Path(str(dst))
     if (dst / COPY_STARTED).is_file() and (lock := stale_index_lock(dst)):
         return [lock_advice(lock)], []  # an interrupted copy cannot be undone while git is locked

@@ -298,7 +298,7 @@ def read_handmade_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str,
     parsed = {name: sql_text.split_statements(text) for name, text in sorted(sql_texts.items())}
     if not any(defines_something(s) for statements in parsed.values() for s in statements):
         return None  # no schema here: SQL that defines no table or schema (or no file at all)
-    blocks, attributes = hcl_text.read(atlas_hcl or "")  # ValueError: the copy is refused (destination.py)
+    blocks, attributes = hcl_text.read(atlas_hcl or "")  # ValueError: the copy is refused (questions/destination.py)
     files = []
     for name, text in sorted(sql_texts.items()):
         statements = parsed[name]
