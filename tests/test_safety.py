@@ -176,7 +176,7 @@ def handmade_server(tmp_path: Path, atlas_hcl: str) -> Path:
 
 
 def test_an_unreadable_atlas_hcl_is_refused_with_its_line(release, tmp_path):
-    broken = 'env "dev" {\n  url = "postgres://team:teampw@localhost:5432/shop\n}\n'
+    broken = 'env "dev" {\n  url = "postgres://team:teampw@localhost:5432/shop\n  dev = "docker://postgres/17/dev"\n}\n'
     server = handmade_server(tmp_path, broken)
     before = {p: p.read_bytes() for p in server.rglob("*") if p.is_file()}
     with pytest.raises(UserMessageError) as refusal:
@@ -195,6 +195,8 @@ def test_the_adoption_report_echoes_no_secret(release, tmp_path, capfd):
 
 @pytest.mark.parametrize(("text", "problem"), [
     ('env "dev" {\n  url = "x\n}\n', "line 2: a string is not terminated"),
+    # a later line's quote does not end it: a string ends on its own line
+    ('env "dev" {\n  url = "x\n  dev = "docker://postgres/17/dev"\n}\n', "line 2: a string is not terminated"),
     ('env "dev" {\n  url = "x"\n', "line 1: block env dev is not closed"),
     ('x = 1\n}\n', "line 2: '}' closes no block"),
 ])

@@ -187,7 +187,7 @@ def test_the_monorepos_postgres_gets_a_database_per_app_and_no_second_server(tem
                 if not line.startswith(("apps/null-horizon/server/", "apps/chronicler/server/"))]
 
     # db:up as printed, with psql on PATH: killed once, then run twice per app.
-    db_up = re.search(r"^  (pnpm run db:up) ", next_steps, re.M).group(1).split()
+    db_up = re.search(r"^  (pnpm run db:up)\b", next_steps, re.M).group(1).split()
     env = {**PNPM_ENV, "PATH": os.pathsep.join([str(Path(atlas).parent), str(Path(pg_bin("psql")).parent), os.environ["PATH"]])}
     server = root / "apps" / "null-horizon" / "server"
     killed = subprocess.Popen(["corepack", *db_up], cwd=server, env=env, start_new_session=True,

@@ -28,14 +28,19 @@ AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
 TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh", "scripts/template-update.sh",
                   "scripts/db-check.sh", "scripts/db-check.sql", "scripts/auth-schema.mjs", "scripts/auth-config.mjs",
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
+                  "scripts/docker-check.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/template.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
+# Without Atlas Pro, a team's CREATE EXTENSION statements (adopted): applied before Atlas, to the
+# database it changes and to the dev database it loads schemas/ on (scripts/apply-triggers.sh).
+EXTENSIONS_FOLDER = "extensions"
+EXTENSIONS_FILE = f"{EXTENSIONS_FOLDER}/00_adopted.sql"
 # What the template owns and the team does not edit (a folder ends with /): `template:check` compares
 # them with what the project's recorded release renders for its answers.
 TEMPLATE_OWNED = ("DATABASE.md", ".copier/", "scripts/")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
 WRITTEN = (*TEMPLATE_FILES, *MERGED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,
-           "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl")
+           "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl", EXTENSIONS_FILE)
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
 # Written when an update starts to write, removed when it ends: an update that stopped half-way

@@ -8,6 +8,7 @@ copier.yml asks `default_answer` for each question; the derived values (`owner_r
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path, PurePath
 
 from ..project_files import AUTH_CONFIG_PLACES, COMPOSE_FILES, SIDE_COMPOSE_FILE, is_generated
@@ -83,8 +84,9 @@ def free_port(dst: object, dev_database: str = "docker") -> str:
     """The default host port. The monorepo's shared PostgreSQL: the port its root compose file
     publishes. A local server serves every local project: the port the other local projects
     answered (5432 when there is none). A server per project (embedded, a container): the first
-    port from 5432 up that no other project uses (a local server's port included) and no compose
-    file of the monorepo publishes (a shared PostgreSQL at the root, say)."""
+    port from 5432 up that no other project uses (a local server's port included), no compose
+    file of the monorepo publishes (a shared PostgreSQL at the root, say) and no program on this
+    machine listens on."""
     if dev_database == "shared":
         return str(compose.shared_postgres_setting(dst, "port", monorepo.FIRST_PORT))
     projects = monorepo.other_projects(dst)
@@ -92,9 +94,22 @@ def free_port(dst: object, dev_database: str = "docker") -> str:
         return str(next((p.port for p in projects if p.dev_database == "local"), monorepo.FIRST_PORT))
     used = {p.port for p in projects} | compose.taken_ports(dst)
     port = monorepo.FIRST_PORT
-    while port in used:
+    while port in used or listened_on(port):
         port += 1
     return str(port)
+
+
+def listened_on(port: int) -> bool:
+    """Whether a program on this machine listens on PORT of 127.0.0.1 (a PostgreSQL of its own, a
+    container's published port): the dev database could not start there."""
+    with socket.socket() as probe:
+        # SO_REUSEADDR: only a listener makes the bind fail, not a connection closing on that port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def app_auth_config(dst: object) -> str:

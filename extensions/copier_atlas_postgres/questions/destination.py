@@ -53,7 +53,7 @@ def copy_problems(dst: object, overwrite: bool = False) -> list[str]:
 
 def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[str]]:
     """copy_problems, and the shell commands that put a database schema the template cannot adopt
-    as it is into the layout it adopts (server_layout.py; [] when there is none to print)."""
+    as it is into the layout it adopts (world/schema_sources.py; [] when there is none to print)."""
     dst = Path(str(dst))
     if (dst / COPY_STARTED).is_file() and (lock := stale_index_lock(dst)):
         return [lock_advice(lock)], []  # an interrupted copy cannot be undone while git is locked
@@ -86,6 +86,9 @@ def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[
         problems.append(f"{SIDE_COMPOSE_FILE}: the template's database service goes there (you have"
                         " another compose file too); rename yours")
     problems += layout.problems
+    if problems:  # psql and cluster scripts: named, so nobody takes them for the schema
+        problems += [f"{line}: not schema, left where it is (nothing here runs it)" for line in layout.not_schema
+                     if not line.startswith(f"{schema_sources.SCHEMA_FOLDER}/")]
     commands = layout.commands(dst)
     if server is not None:
         problems += adopted_names.name_problems(server) + server.list_problems() + server.load_plan().problems

@@ -389,6 +389,16 @@ def refuse_given_answers(data: object, dst: object) -> str:
     return ""
 
 
+def refuse_breaking_default(value: object, question: str, dst: object, defaults: object) -> object:
+    """VALUE, QUESTION's default. With --defaults copier takes it unasked and shows a traceback when
+    it breaks the rule (npm for an app whose package.json needs a workspace): stop in one line."""
+    if defaults and (message := answer_error(value, question, dst)):
+        from copier.errors import UserMessageError
+
+        raise UserMessageError(f"Validation error for question '{question}': {message}")
+    return value
+
+
 def refuse_shared_without_service(dev_database: object, shared_service: object) -> str:
     """The `shared` dev database where the monorepo's root compose file has no PostgreSQL service
     (shared_service found none): stop in one line naming the question (exit 1, nothing written)."""

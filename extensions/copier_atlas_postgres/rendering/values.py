@@ -51,3 +51,11 @@ def scratch_database(database: str) -> str:
 def postgres_data_dir(version: object) -> str:
     """Where the official postgres image keeps its data: 18+ moved it to a versioned subfolder."""
     return "/var/lib/postgresql" if int(str(version)) >= 18 else "/var/lib/postgresql/data"
+
+
+def example_domain(domains: list[str] | None) -> str:
+    """The name DATABASE.md's add-a-domain lines use: new_domain, or new_domain_2, ... when a domain
+    has that name already (those lines must still work after `domain:add new_domain`)."""
+    taken = set(domains or [])
+    return next(name for n in range(1, len(taken) + 2)
+                if (name := "new_domain" if n == 1 else f"new_domain_{n}") not in taken)

@@ -35,10 +35,11 @@ from pathlib import Path
 
 from ..atomic import write_atomically
 from ..git import committed, git
-from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
+from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, EXTENSIONS_FILE, schema_file_name
 from ..rendering.values import hcl_list, schema_names
 from ..world import better_auth, sql_text
 from ..world.handmade_server import PRO_ONLY_KINDS, read_handmade_server
+from ..world.package_managers import run_command
 from ..world.sql_text import quote_identifier
 
 AUTH_CUSTOM = f"schemas/{AUTH_CUSTOM_FILE}"
@@ -56,7 +57,10 @@ class Adoption:
     notes: list[str] = field(default_factory=list)  # what happened, one line each
     review: list[str] = field(default_factory=list)  # what the user must look at
     additions: list[str] = field(default_factory=list)  # what the first apply adds (Better Auth)
+    extensions: list = field(default_factory=list)  # CREATE EXTENSION statements, without Pro: EXTENSIONS_FILE
     resumed: int = 0  # moves an earlier run of the same adoption had made
+    refusal: list[str] = field(default_factory=list)  # what the proof found: not adopted (adoption_proof.py)
+    unproven: str = ""  # why the load on an empty database was not checked
 
 
 def hand_made_server(project: Path):
@@ -89,6 +93,7 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             (server.statements_of(schema) if pro or schema == "auth" else
              _move_pro_only(project, server, schema, result))}
     plan = server.load_plan(lambda statement: id(statement) in kept)
+    _write_extensions(project, server, pro, answers.get("dev_database") == "docker", result)
 
     def target_of(placed) -> str:
         if placed.schema == "auth":
@@ -164,8 +169,22 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
         if name != answers.get("compose_file", "compose.yaml") and (project / name).is_file() \
                 and answers.get("dev_database") == "docker":
             result.review.append(f"{name}: yours, kept; the template's postgres service is in"
-                                 f" {answers.get('compose_file')} (`npm run db:up`); drop yours if it runs the same database")
+                                 f" {answers.get('compose_file')} (`{run_command('db:up', answers.get('package_manager'))}`);"
+                                 " drop yours if it runs the same database")
+    _prove(project, server, answers, result)
     return result
+
+
+def _prove(project: Path, server, answers: dict, result: Adoption) -> None:
+    from . import adoption_proof
+
+    result.refusal = [f"{what}: defined by your files, missing from the adopted ones"
+                      for what in adoption_proof.missing(project, server)]
+    checked, error = adoption_proof.load_error(project, answers)
+    if checked and error:
+        result.refusal.append(f"schemas/ does not load on an empty database (Atlas, on the dev database): {error}")
+    elif not checked:
+        result.unproven = error or "no Atlas on PATH, or a Docker dev database"
 
 
 def _stage_renames(project: Path, server, claimed: dict[str, str]) -> int:
@@ -262,6 +281,8 @@ def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list
     for statement in server.statements_of(schema):
         if statement.kind not in PRO_ONLY_KINDS:
             kept.append(statement)
+        elif statement.kind == "create extension":
+            result.extensions.append(statement)
         elif statement.kind in ("create function", "create trigger") and _BOILERPLATE.search(statement.code):
             dropped.append(statement.kind.split()[1])
         else:
@@ -282,6 +303,33 @@ def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list
         if any(s.kind == "do" for s in moved):
             result.review.append(f"{target}: holds a DO block; make sure it is safe to run again")
     return kept
+
+
+def _write_extensions(project: Path, server, pro: bool, docker: bool, result: Adoption) -> None:
+    """The team's extensions stay part of the schema. With Atlas Pro they stay in schemas/; without
+    it (the official build refuses them there) they go to EXTENSIONS_FILE, which the apply scripts
+    run before Atlas on both the dev database and the target, so schemas/ still loads."""
+    names = [sql_text.qualified_name_after(s, "extension") for s in server.statements if s.statement.kind ==
+             "create extension"] if pro else [sql_text.qualified_name_after(s, "extension") for s in result.extensions]
+    names = [name[1] for name in names if name]
+    if pro:
+        if names:
+            result.notes.append(f"extensions {', '.join(names)}: kept in schemas/ (Atlas Pro manages them)")
+        return
+    path = project / EXTENSIONS_FILE
+    if not result.extensions:
+        path.unlink(missing_ok=True)  # an earlier run's, from other answers
+        return
+    header = ("-- PostgreSQL extensions the schema needs (from your schema files, moved when the server was\n"
+              "-- adopted: Atlas without Pro does not manage them). Applied before Atlas, on the dev database\n"
+              "-- it loads schemas/ on and on the database it changes, by scripts/apply-triggers.sh.\n")
+    path.parent.mkdir(exist_ok=True)
+    write_atomically(path, header + "".join(_rerunnable(s).strip("\n") + "\n" for s in result.extensions))
+    result.notes.append(f"extensions {', '.join(names)}: moved to {EXTENSIONS_FILE}, applied before every Atlas"
+                        " command that loads schemas/ (schemas/ needs them)")
+    if docker:
+        result.review.append(f"{EXTENSIONS_FILE}: Atlas's Docker dev database starts without them; set ATLAS_DEV_URL to"
+                             " an empty database on your PostgreSQL (they are applied there first)")
 
 
 _CREATE = re.compile(r"^(\s*(?:--[^\n]*\n\s*)*)create\s+(?!or\s+replace\b)", re.I)
@@ -415,7 +463,12 @@ def _report_atlas_settings(project: Path, server, result: Adoption) -> None:
         result.review += [f"  line {line}: {text}" for line, text in sorted(unhandled)]
 
 
-def report_text(adoption: Adoption) -> str:
+def report_text(adoption: Adoption, package_manager: str | None = None) -> str:
+    if adoption.refusal:
+        return "\n".join(["Not adopted: the adopted files were checked before this said so, and differ from yours",
+                          "(your files are back as committed; nothing else was written):",
+                          *(f"  - {line}" for line in adoption.refusal),
+                          "  Fix this in your committed files (or report it with these lines), then copy again."])
     lines = ["Adopted a server built from the convention doc:"]
     if adoption.resumed:
         lines.append(f"  (an earlier run had made {adoption.resumed} of these moves, not committed yet: the files"
@@ -434,6 +487,9 @@ def report_text(adoption: Adoption) -> str:
         "  Next: commit the moves first, so history follows the files:",
         "    git commit -m 'Move schema files to the numbered names'",
         "    then review `git diff`, `git add -A` and commit the rest;",
-        "    check with `npm run schema:apply -- --dry-run`: it must plan no DROP.",
+        f"    check with `{run_command('schema:apply --dry-run', package_manager)}`: it must plan no DROP.",
     ]
+    if adoption.unproven:
+        lines.insert(1, f"  (schemas/ not yet loaded on an empty database: {adoption.unproven}; the dry-run above"
+                        " does it)")
     return "\n".join(lines)

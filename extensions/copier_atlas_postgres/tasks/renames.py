@@ -1,4 +1,4 @@
-"""A convention migration for a release that renames files users edit (see CHANGELOG.md).
+"""A convention migration for a release that renames files users edit (CONTRIBUTING.md, "Releases").
 
 Copier cannot merge a rename: it deletes the old file (with the user's tables) and writes the new
 one fresh from the template. Run as an "after" migration with the release's `version:`, listed

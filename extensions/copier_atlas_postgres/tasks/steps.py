@@ -62,7 +62,13 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
 
         answers = yaml.safe_load((project / ANSWERS_FILE).read_text())
         if result := adoption.adopt(project, answers):
-            say(adoption.report_text(result))
+            say(adoption.report_text(result, answers.get("package_manager")))
+            if result.refusal:  # the team's files back as committed, the copy's own removed
+                from ..questions.destination import clear_interrupted_copy
+
+                clear_interrupted_copy(project)
+                (project / COPY_STARTED).unlink(missing_ok=True)
+                return 1
     say(auth_config_note(project, app_auth_config))
     report = merged_files.merge_files(project, base_of=lambda *_: None)  # a first copy: no base
     say(merged_files.report_text(report, MERGE_HEADING))

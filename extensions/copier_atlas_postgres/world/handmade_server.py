@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..project_files import ANSWERS_FILE, is_generated, schema_file_name
-from . import hcl_text, sql_text
+from . import hcl_text, not_schema, sql_text
 from .sql_text import sql_identifier
 
 PRO_ONLY_KINDS = {"create function", "create procedure", "create trigger", "create event", "do",
@@ -119,15 +119,23 @@ class HandmadeServer:
     def attribute(self, *path: str):
         return next((a for a in self.atlas_attributes if a.path == path), None)
 
+    @property
+    def env_names(self) -> list[str]:
+        """The old atlas.hcl's envs, whatever their names, the team's own database first: dev, then
+        local, then the others in file order, prod last."""
+        names = list(dict.fromkeys(b.path[1] for b in self.atlas_blocks if len(b.path) == 2 and b.path[0] == "env"))
+        rank = {"dev": 0, "local": 1, "prod": 3}
+        return sorted(names, key=lambda name: rank.get(name, 2))
+
     def env_string(self, key: str, *envs: str) -> str | None:
-        for env in envs or ("dev", "prod"):
+        for env in envs or self.env_names:
             if (attr := self.attribute("env", env, *key.split("."))) and attr.string is not None:
                 return attr.string
         return None
 
     def listed_schemas(self) -> list[str]:
-        """The `schemas` list of the old atlas.hcl (its dev env, else prod), [] when it has none."""
-        for env in ("dev", "prod"):
+        """The `schemas` list of the old atlas.hcl (its first env that has one), [] when it has none."""
+        for env in self.env_names:
             if (attr := self.attribute("env", env, "schemas")) and attr.strings is not None:
                 return attr.strings
         return []
@@ -248,12 +256,13 @@ class HandmadeServer:
     def answers(self) -> dict:
         """Answer defaults from the files: the values copier.yml's questions start from."""
         found: dict = {}
-        if url := self.env_string("url", "dev"):
+        local = [env for env in self.env_names if env != "prod"]  # prod's URL is not the dev database
+        if local and (url := self.env_string("url", *local)):
             parts = urlsplit(url)
             if parts.scheme in ("postgres", "postgresql"):
                 found.update(db_user=unquote(parts.username or ""), db_password=unquote(parts.password or ""),
                              db_name=unquote(parts.path.lstrip("/")), db_port=str(parts.port or 5432))
-        if dev := self.env_string("dev", "dev"):
+        if dev := self.env_string("dev", *self.env_names):
             found["dev_database"] = "docker" if dev.startswith("docker://") else "local"
             if match := re.match(r"docker://postgres/(\d+)", dev):
                 found["postgres_version"] = match.group(1)
@@ -272,7 +281,8 @@ class HandmadeServer:
         # Migration files: the team followed the doc's `migrate diff` / `migrate apply` workflow.
         found["production_path"] = "versioned" if self.has_migrations else "declarative"
         # Functions or triggers in the domain files: the team ran Atlas Pro (the doc's boilerplate).
-        found["atlas_pro"] = any(p.statement.kind in PRO_ONLY_KINDS for p in self.statements
+        # (CREATE EXTENSION alone is no sign: the open-source build loads it too.)
+        found["atlas_pro"] = any(p.statement.kind in PRO_ONLY_KINDS - {"create extension"} for p in self.statements
                                  if p.schema not in ("auth", "public"))
         return {key: value for key, value in found.items() if value not in ("", None)}
 
@@ -283,10 +293,12 @@ def read_handmade_server(root: Path, atlas_hcl: str | None, sql_texts: dict[str,
     (with its line) when atlas.hcl cannot be read."""
     if sql_texts is None:
         sql_texts = {path.name: path.read_text() for path in (Path(root) / "schemas").glob("*.sql")}
+    # A psql or cluster script is never schema (not_schema.py): the layout check moves it out.
+    sql_texts = {name: text for name, text in sql_texts.items() if not_schema.reason(text) is None}
     parsed = {name: sql_text.split_statements(text) for name, text in sorted(sql_texts.items())}
     if not any(defines_something(s) for statements in parsed.values() for s in statements):
         return None  # no schema here: SQL that defines no table or schema (or no file at all)
-    blocks, attributes = hcl_text.read(atlas_hcl or "")  # ValueError: the copy is refused (destination.py)
+    blocks, attributes = hcl_text.read(atlas_hcl or "")  # ValueError: the copy is refused (questions/destination.py)
     files = []
     for name, text in sorted(sql_texts.items()):
         statements = parsed[name]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(
     r'(?P<space>[ \t\r]+)|(?P<newline>\n)|(?P<comment>(?:#|//)[^\n]*|/\*.*?\*/)'
-    r'|(?P<string>"(?:[^"\\]|\\.)*")|(?P<word>[A-Za-z_][A-Za-z0-9_.-]*)'
+    # A quoted string ends on its own line (HCL's rule): an unterminated one is refused there.
+    r'|(?P<string>"(?:[^"\\\n]|\\.)*")|(?P<word>[A-Za-z_][A-Za-z0-9_.-]*)'
     r'|(?P<open>[{(\[])|(?P<close>[})\]])|(?P<other>.)',
     re.S,
 )

@@ -12,12 +12,14 @@ that move them (`git mv`, so history follows), tested by running them as printed
 
 from __future__ import annotations
 
+import glob
 import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from . import hcl_text, sql_text
+from . import hcl_text, not_schema, sql_text
 from .handmade_server import defines_something
 
 SCHEMA_FOLDER = "schemas"
@@ -36,12 +38,12 @@ class Layout:
     problems: list[str] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)  # git mv, mkdir: first
     exports: list[str] = field(default_factory=list)  # commands that write new files (then `git add`)
-    removals: list[str] = field(default_factory=list)  # git rm of what an export replaced
+    not_schema: list[str] = field(default_factory=list)  # "<file>: <why>", left where they are
 
     def commands(self, dst: object) -> list[str]:
-        if not (self.moves or self.exports or self.removals):
+        if not (self.moves or self.exports):
             return []
-        body = list(dict.fromkeys(self.moves)) + self.exports + self.removals
+        body = list(dict.fromkeys(self.moves)) + self.exports
         if self.exports:
             body.append(f"git add -- {SCHEMA_FOLDER}")
         return [f"cd {shlex.quote(str(dst))}", *body, COMMIT]
@@ -61,12 +63,26 @@ def server_files(dst: Path) -> list[str]:
 
 
 def is_schema_sql(path: Path) -> bool:
-    """SQL that defines tables or schemas (not a seed of INSERTs)."""
+    """SQL that defines tables or schemas (not a seed of INSERTs, not a psql or cluster script)."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return False
-    return any(defines_something(s) for s in sql_text.split_statements(text))
+    return not_schema.reason(text) is None and any(defines_something(s) for s in sql_text.split_statements(text))
+
+
+def _not_schema(dst: Path, files: list[str]) -> dict[str, str]:
+    """The SQL files among FILES that are not schema (not_schema.py), with why."""
+    found = {}
+    for rel in files:
+        if rel.endswith(".sql"):
+            try:
+                why = not_schema.reason((dst / rel).read_text(errors="replace"))
+            except OSError:
+                continue
+            if why:
+                found[rel] = why
+    return found
 
 
 def _migration_folders(files: list[str]) -> set[str]:
@@ -89,6 +105,12 @@ def read_layout(dst: object) -> Layout:
     layout = Layout()
     files = server_files(dst)
     migrations = _migration_folders(files)
+    scripts = _not_schema(dst, [rel for rel in files if not any(rel.startswith(f + "/") for f in migrations)])
+    layout.not_schema = [f"{rel}: {why}" for rel, why in scripts.items()]
+    for rel in scripts:
+        if Path(rel).parent.as_posix() == SCHEMA_FOLDER:  # Atlas would run it on every database it plans with
+            layout.problems.append(f"{rel}: not schema ({scripts[rel]}), in the folder Atlas loads: moved out")
+            layout.moves.append(f"git mv -- {_q(rel)} {_q(_free_name(dst, Path(rel).name))}")
     hcl_files = [rel for rel in files if Path(rel).name == "atlas.hcl"]
     hcl = "atlas.hcl" if "atlas.hcl" in hcl_files else (hcl_files[0] if len(hcl_files) == 1 else None)
     sources: list[str] = []  # SQL schema files outside schemas/, in the team's load order
@@ -96,11 +118,15 @@ def read_layout(dst: object) -> Layout:
     if hcl is not None:
         _, attributes = hcl_text.read((dst / hcl).read_text())  # ValueError: refused by the caller
         base = Path(hcl).parent
+        split = _split_problem(hcl, attributes)
+        if split:
+            layout.problems.append(split)
         for attribute in attributes:
             path = attribute.path
             if len(path) >= 3 and path[0] == "env" and path[2:] in (("src",), ("schema", "src")):
                 has_src = True
-                sources += _schema_source(dst, base, attribute, layout, migrations)
+                if not split:  # two projects' schemas are never moved into one
+                    sources += _schema_source(dst, base, attribute, layout, migrations)
             elif len(path) >= 3 and path[0] == "env" and path[2:] == ("migration", "dir"):
                 has_dir = True
                 _migration_dir(dst, base, attribute, layout)
@@ -117,9 +143,12 @@ def read_layout(dst: object) -> Layout:
         for folder in sorted(migrations - {MIGRATION_FOLDER, *others}):
             _move_migrations(dst, folder, layout)
     sources = list(dict.fromkeys(sources))
+    # Several envs naming the same schema: each reason and command once.
+    layout.problems, layout.exports = (list(dict.fromkeys(items)) for items in (layout.problems, layout.exports))
     if sources:
         if has_src:
-            for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")):
+            for name in sorted(p.name for p in (dst / SCHEMA_FOLDER).glob("*.sql")
+                               if f"{SCHEMA_FOLDER}/{p.name}" not in scripts):
                 layout.problems.append(f"{SCHEMA_FOLDER}/{name}: SQL that Atlas does not manage (atlas.hcl's src is"
                                        f" elsewhere), in the folder of the template's schema files: moved out")
                 layout.moves.append(f"git mv -- {_q(f'{SCHEMA_FOLDER}/{name}')} {_q(_free_name(dst, name))}")
@@ -130,11 +159,10 @@ def read_layout(dst: object) -> Layout:
     with_migrations = [*([f"{MIGRATION_FOLDER}/"] if any((dst / MIGRATION_FOLDER).glob("*.sql")) or any(
         m.endswith(f" {MIGRATION_FOLDER}") for m in layout.moves) else []), *(f"{f}/" for f in others)]
     if not schema_sql and with_migrations:
+        export = export_command('--url "<a database migrated to the last one>" --exclude atlas_schema_revisions')
         layout.problems.append(
             f"{', '.join(with_migrations)}: migrations, but no schema file says what they build (the template plans from"
-            f" {SCHEMA_FOLDER}/): write it there as SQL, e.g. mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --url"
-            f" \"<a database migrated to the last one>\" --exclude atlas_schema_revisions --format '{{{{ sql . }}}}'"
-            f" > {SCHEMA_FOLDER}/schema.sql, then git add it, commit and copy again")
+            f" {SCHEMA_FOLDER}/): write it there as SQL, e.g. {export}, then git add it, commit and copy again")
     if not schema_sql and not with_migrations:
         if hcl == "atlas.hcl" and not layout.problems:
             layout.problems.append("atlas.hcl: Atlas's project file, but no SQL schema file to adopt; the template"
@@ -151,6 +179,46 @@ def read_layout(dst: object) -> Layout:
     return layout
 
 
+# Atlas's inspect loads a schema on its env's dev database (often Docker): $ATLAS_DEV_URL replaces it.
+DEV_NOTE = (" (Atlas uses the env's dev database; without Docker, first export ATLAS_DEV_URL=<an empty database"
+            " on your PostgreSQL>)")
+
+
+def export_command(inspect_args: str, then: str = "") -> str:
+    """A command that writes schemas/schema.sql from `atlas schema inspect INSPECT_ARGS`, whole or
+    not at all: into a scratch file first (a failed inspect leaves no empty schema.sql), then THEN."""
+    scratch = "schema.sql.inspected"
+    return (f"mkdir -p {SCHEMA_FOLDER} && atlas schema inspect {inspect_args}"
+            ' ${ATLAS_DEV_URL:+--dev-url "$ATLAS_DEV_URL"}'
+            f" --format '{{{{ sql . }}}}' > {scratch} && mv {scratch} {SCHEMA_FOLDER}/schema.sql{then}")
+
+
+def _env_source(attribute) -> str:
+    """inspect's arguments that read an env's schema source."""
+    return f"--env {_q(attribute.path[1])} --url env://{'.'.join(attribute.path[2:])}"
+
+
+def _split_problem(hcl: str, attributes: list) -> str:
+    """'' unless atlas.hcl's envs keep different schemas (each its own src, for its own database):
+    two projects, which one server folder cannot hold (its schemas/ is one database's schema)."""
+    srcs: dict[str, str] = {}  # env -> its src, as written
+    databases: dict[str, str] = {}
+    for attribute in attributes:
+        path = attribute.path
+        if len(path) >= 3 and path[0] == "env" and path[2:] in (("src",), ("schema", "src")):
+            srcs[path[1]] = attribute.expression.strip()
+        elif len(path) == 3 and path[0] == "env" and path[2] == "url" and attribute.string:
+            databases[path[1]] = urlsplit(attribute.string).path.lstrip("/")  # its name: no password
+    if len(set(srcs.values())) < 2:
+        return ""
+    envs = "; ".join(f'env "{env}": src = {src}' + (f" (database {databases[env]})" if databases.get(env) else "")
+                     for env, src in srcs.items())
+    return (f"{hcl}: its envs keep different schemas ({envs}): one server folder is one project, for one"
+            " database. Split them: keep here the env of this server's database and its schema files; move each"
+            " other env's schema files, with a copy of this atlas.hcl holding only that env, to a server folder"
+            " of its own (git mv, e.g. apps/<name>/server/); commit, then copy the template into each folder")
+
+
 def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations: set[str]) -> list[str]:
     """The SQL files one `src` names (outside schemas/), in load order; problems for the rest."""
     values = attribute.strings if attribute.strings is not None else (
@@ -164,11 +232,19 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
         if not value.startswith("file://"):
             layout.problems.append(
                 f"atlas.hcl line {attribute.line}: src = \"{value}\" is not files of this server; the template adopts"
-                f" SQL files: write them with mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --env {attribute.path[1]}"
-                f" --url env://{'.'.join(attribute.path[2:])} --format '{{{{ sql . }}}}' > {SCHEMA_FOLDER}/schema.sql,"
+                f" SQL files: write them with {export_command(_env_source(attribute))}{DEV_NOTE},"
                 f" set src = \"file://{SCHEMA_FOLDER}\", git add and commit, then copy again")
             continue
-        rel = _resolve(dst, base, value[len("file://"):])
+        written = value[len("file://"):]
+        if outside := _outside(dst, base, written):
+            layout.problems.append(f"{written}: atlas.hcl's src, outside the server folder; the template adopts SQL"
+                                   f" files in {SCHEMA_FOLDER}/: moved in (git mv keeps their history; if another"
+                                   " project reads them too, copy them instead)")
+            layout.moves += [f"mkdir -p {SCHEMA_FOLDER}"] + [
+                f"git mv -- {_q(os.path.relpath(p, dst))} {_q(f'{SCHEMA_FOLDER}/{target}')}"
+                for p, target in zip(outside, _targets([p.name for p in outside]), strict=True)]
+            continue
+        rel = _resolve(dst, base, written)
         if rel is None:
             continue  # the path is gone: nothing there to lose
         path = dst / rel
@@ -177,15 +253,15 @@ def _schema_source(dst: Path, base: Path, attribute, layout: Layout, migrations:
         if hcl_members:
             names = ", ".join(p.relative_to(dst).as_posix() for p in hcl_members)
             layout.problems.append(f"{names}: an HCL schema, not SQL; the template adopts SQL files: Atlas writes it"
-                                   f" as SQL into {SCHEMA_FOLDER}/schema.sql (then adoption splits it by schema)")
-            layout.exports.append(f"mkdir -p {SCHEMA_FOLDER} && atlas schema inspect --env {attribute.path[1]}"
-                                  f" --url env://{'.'.join(attribute.path[2:])} --format '{{{{ sql . }}}}'"
-                                  f" > {SCHEMA_FOLDER}/schema.sql")
-            layout.removals += [f"git rm -q -- {_q(p.relative_to(dst).as_posix())}" for p in hcl_members]
+                                   f" as SQL into {SCHEMA_FOLDER}/schema.sql (then adoption splits it by schema),"
+                                   f" and only then removes it{DEV_NOTE}")
+            layout.exports.append(export_command(_env_source(attribute), " && git rm -q -- " + " ".join(
+                _q(p.relative_to(dst).as_posix()) for p in hcl_members)))
             continue
         if rel == SCHEMA_FOLDER:
             continue  # the convention doc's layout
-        sql = [p.relative_to(dst).as_posix() for p in members if p.name.endswith(".sql")]
+        sql = [p.relative_to(dst).as_posix() for p in members if p.name.endswith(".sql")
+               and not_schema.reason(p.read_text(errors="replace")) is None]
         what = "a schema file" if path.is_file() else f"a schema folder other than {SCHEMA_FOLDER}/"
         layout.problems.append(f"{rel}: atlas.hcl's src, {what}; the template adopts SQL files in"
                                f" {SCHEMA_FOLDER}/ (its own go there too)")
@@ -211,6 +287,18 @@ def _move_migrations(dst: Path, folder: str, layout: Layout) -> None:
         return
     layout.problems.append(f"{folder}/: the migrations; the template's atlas.hcl reads them from {MIGRATION_FOLDER}/")
     layout.moves.append(f"git mv -- {_q(folder)} {MIGRATION_FOLDER}")
+
+
+def _outside(dst: Path, base: Path, path: str) -> list[Path]:
+    """The .sql files a src path (a file, a folder or a glob) names outside DST, [] when it names
+    none there. Read from where Atlas runs: the server folder, or the project file's own folder."""
+    for start in (dst, dst / base):
+        matched = sorted(Path(p).resolve() for p in glob.glob(str(start / path)))
+        files = [f for m in matched for f in (sorted(m.glob("*.sql")) if m.is_dir() else [m]) if f.suffix == ".sql"]
+        if matched:
+            return [f for f in files if not f.is_relative_to(dst.resolve())] if not any(
+                m.is_relative_to(dst.resolve()) for m in matched) else []
+    return []
 
 
 def _resolve(dst: Path, base: Path, path: str) -> str | None:
