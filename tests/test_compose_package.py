@@ -78,7 +78,8 @@ def test_package_json_scripts(render, answers):
     free = not answers.get("atlas_pro", False)
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
-    helpers = {"template:update", "domain:add", "db:check", "db:types", "db:erd", "db:views:check"}
+    helpers = {"template:update", "template:update-all", "template:check", "template:check-all", "domain:add",
+               "db:check", "db:types", "db:erd", "db:views:check"}
     helpers |= ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
         {"db:up"} if dev_database == "shared" else set()) | (
         {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
@@ -104,6 +105,9 @@ def test_package_json_scripts(render, answers):
             assert argv == ["sh", "scripts/apply-triggers.sh"]
         elif name in ("db:types", "db:erd", "db:views:check"):
             assert argv == ["node", "scripts/schema-views.mjs", {"db:types": "types", "db:erd": "erd"}.get(name, "check")]
+            assert (project / argv[1]).is_file(), name
+        elif name.startswith("template:") and name != "template:update":  # every project made from the template
+            assert argv[:3] == ["node", "scripts/template.mjs", name.split(":")[1].split("-")[0]], name
             assert (project / argv[1]).is_file(), name
         elif name in ("template:update", "domain:add", "db:check"):  # scripts of the project's own
             assert argv[0] == "sh", name

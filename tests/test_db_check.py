@@ -311,7 +311,7 @@ def test_ci_recipe_fits_its_project(render, answers):
     assert ("cloud-token" in setup_atlas.get("with", {})) == answers["atlas_pro"]  # Pro features need a login
     scripts = json.loads((project / "package.json").read_text())["scripts"]
     npm_runs = [re.search(r"npm run (\S+)", s["run"]).group(1) for s in steps if "npm run" in s.get("run", "")]
-    assert npm_runs == ["auth:check", "schema:apply", "db:check", "schema:apply"]  # Better Auth's tables first
+    assert npm_runs == ["template:check", "auth:check", "schema:apply", "db:check", "schema:apply"]  # Better Auth's tables first
     assert set(npm_runs) <= set(scripts)
     setup = next(s for s in steps if s.get("name", "").startswith("The dev role"))
     assert setup["env"]["PGPORT"] == "5432"

@@ -95,7 +95,7 @@ def test_user_edits_and_convention_change_both_survive(template_repo, mono, fres
     assert "convention v2" in sql.splitlines()[0]
     package = json.loads((server / "package.json").read_text())
     assert package["scripts"]["schema:apply"].endswith("atlas schema apply --env dev --auto-approve")
-    assert package["scripts"]["template:check"] == "echo convention v2"
+    assert package["scripts"]["convention:notes"] == "echo convention v2"
     assert package["scripts"]["schema:push"] == V2_PUSH  # untouched by the user: the template's change
     readme = (server / "DATABASE.md").read_text()
     assert readme.startswith("# Demo shop: server database (team Orders)")
