@@ -12,6 +12,8 @@ from .dev_databases import db_scripts
 
 # Where the template writes the Better Auth config when the app has none of its own.
 DEFAULT_AUTH_CONFIG = "src/auth.ts"
+# Squawk, the PostgreSQL migration linter that db:lint runs (its binary comes in a platform package).
+SQUAWK_RELEASE = "2.66.0"
 
 
 def scripts(answers: Mapping) -> dict[str, str]:
@@ -23,6 +25,7 @@ def scripts(answers: Mapping) -> dict[str, str]:
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
+    result["db:lint"] = "node scripts/db-lint.mjs"
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
         auth_config = answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG
@@ -39,11 +42,13 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src"
     result["schema:push"] = "atlas schema push --env dev"
     result["schema:apply"] = f"{then_triggers}atlas schema apply --env dev"
+    # prod:apply lints what it would run first, and stops on a finding (scripts/db-lint.mjs).
+    lint_first = "node scripts/db-lint.mjs --before "
     if answers["production_path"] == "declarative":
-        result["prod:apply"] = f"{then_triggers}atlas schema apply --env prod"
+        result["prod:apply"] = f"{lint_first}{then_triggers}atlas schema apply --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --var allow_drops=true --from env://url --to env://schema.src"
     else:
-        result["prod:apply"] = f"{then_triggers}atlas migrate apply --env prod"
+        result["prod:apply"] = f"{lint_first}{then_triggers}atlas migrate apply --env prod"
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
     result["template:update"] = "copier update --trust --defaults ."
@@ -59,8 +64,9 @@ def package_json_part(answers: Mapping) -> dict:
         from ..world import better_auth  # its data costs a few ms: only for projects that use it
 
         part["dependencies"] = better_auth.server_dependencies(answers.get("better_auth_plugins") or [])
+    part["devDependencies"] = {"squawk-cli": SQUAWK_RELEASE}  # db:lint
     if answers["dev_database"] == "embedded":
-        part["devDependencies"] = {"embedded-postgres": EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]}
+        part["devDependencies"]["embedded-postgres"] = EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]
     return part
 
 
