@@ -40,15 +40,15 @@ def auth_configs(part) -> set[str]:
 
 ROWS = [
     # dev database modes: who starts and stops the server
-    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:triggers"}),
+    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:drift", "db:triggers"}),
     ("docker: db:up and db:down", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
-     lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:drift", "db:triggers"}),
     ("docker: both use the compose file answered", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
      lambda p: all(shlex.split(p["scripts"][n])[2:4] == ["-f", "compose.db.yaml"] for n in ("db:up", "db:down"))),
     ("shared: no db:down, the server is the monorepo's", {"dev_database": "shared"},
-     lambda p: db_scripts(p) == {"db:up", "db:check", "db:lint", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up", "db:check", "db:lint", "db:drift", "db:triggers"}),
     ("local: neither, the team runs its server", {"dev_database": "local"},
-     lambda p: db_scripts(p) == {"db:check", "db:lint", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:check", "db:lint", "db:drift", "db:triggers"}),
     ("embedded: embedded-postgres for the answered major", {"postgres_version": "15"},
      lambda p: p["devDependencies"]["embedded-postgres"].split(".")[0] == "15"),
     ("docker: only the linter", {"dev_database": "docker"}, lambda p: list(p["devDependencies"]) == ["squawk-cli"]),

@@ -175,6 +175,12 @@ def test_lint_versioned_pending_files_then_stop(project):
     status = json.loads(project.atlas("migrate", "status", "--env", "prod", "--format", "{{ json . }}"))
     assert [file["Name"] for file in status["Pending"]] == ["29990101000000_risky.sql"]
 
+    # Drift on this path: against the applied files only (the pending one is not drift).
+    assert project.npm("db:drift", "--env", "prod").returncode == 0
+    project.sql("ALTER TABLE asset.example ADD COLUMN hotfix text")
+    drift = project.npm("db:drift", "--env", "prod")
+    assert drift.returncode == 1 and 'new drift: ALTER TABLE "asset"."example" DROP COLUMN "hotfix"' in drift.stdout
+
 
 def test_a_waiver_without_a_reason_is_refused(render, tmp_path):
     path = shutil.copytree(render(domains=["asset"], use_better_auth=False, dev_database="local"), tmp_path / "s")
@@ -182,3 +188,27 @@ def test_a_waiver_without_a_reason_is_refused(render, tmp_path):
     run = subprocess.run(["node", "scripts/db-lint.mjs"], cwd=path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.strip() == "db:lint: db-lint-waivers.txt:1: a waiver needs a reason: schema.table rule reason"
+
+
+@pytest.mark.parametrize("project", ["declarative"], indirect=True)
+def test_drift_found_accepted_then_new_drift_found(project):
+    assert project.npm("db:drift", "--env", "prod").returncode == 0
+    project.sql("ALTER TABLE asset.example ADD COLUMN hotfix text")
+    found = project.npm("db:drift", "--env", "prod")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert 'new drift: ALTER TABLE "asset"."example" DROP COLUMN "hotfix"' in found.stdout
+    assert "If they are meant to stay: npm run db:drift -- --env prod --accept" in found.stdout
+
+    assert project.npm("db:drift", "--env", "prod", "--accept").returncode == 0
+    baseline = (project.path / "db-drift-baseline.txt").read_text()
+    assert baseline.endswith('\nALTER TABLE "asset"."example" DROP COLUMN "hotfix"\n')
+    accepted = project.npm("db:drift", "--env", "prod")
+    assert accepted.returncode == 0, accepted.stdout
+    assert "(1 accepted)" in accepted.stdout
+
+    # A second column on the same table: Atlas plans both in one statement; only the new one fails.
+    project.sql("ALTER TABLE asset.example ADD COLUMN second_hotfix text")
+    again = project.npm("db:drift", "--env", "prod")
+    assert again.returncode == 1
+    assert [line for line in again.stdout.splitlines() if line.startswith("new drift:")] == \
+        ['new drift: ALTER TABLE "asset"."example" DROP COLUMN "second_hotfix"']

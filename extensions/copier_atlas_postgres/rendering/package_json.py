@@ -26,6 +26,7 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
     result["db:lint"] = "node scripts/db-lint.mjs"
+    result["db:drift"] = "node scripts/db-drift.mjs"
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
         auth_config = answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG
