@@ -53,6 +53,10 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
     result["template:update"] = "copier update --trust --defaults ."
+    # GitHub reads workflows only from the repository root; the slug is a plain name (validated).
+    workflow = f".github/workflows/{answers['project_slug']}-database.yml"
+    result["ci:workflow"] = (f"sh -c 'to=\"$(git rev-parse --show-toplevel)/{workflow}\" && mkdir -p \"${{to%/*}}\""
+                             " && cp ci/github-workflow.yml \"$to.tmp\" && mv \"$to.tmp\" \"$to\" && echo \"wrote $to\"'")
     # The current list, filled in; domains are plain identifiers (validated), safe in quotes.
     result["domain:add"] = f"sh scripts/domain-add.sh '{', '.join(answers['domains'] or [])}'"
     return result
