@@ -16,7 +16,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
+from tests.helpers.git import commit_all, git, git_init
 from tests.helpers.npm import install_squawk
 from tests.helpers.postgres import pg_bin
 
@@ -212,3 +214,43 @@ def test_drift_found_accepted_then_new_drift_found(project):
     assert again.returncode == 1
     assert [line for line in again.stdout.splitlines() if line.startswith("new drift:")] == \
         ['new drift: ALTER TABLE "asset"."example" DROP COLUMN "second_hotfix"']
+
+
+def test_the_ci_workflow_runs_step_by_step(render, pg_tcp, atlas, tmp_path):
+    """Every `run:` of ci/github-workflow.yml, in order, as Actions runs it (bash -eo pipefail, in
+    the server folder), on a pull request that adds a table and a nullable column. The test's
+    PostgreSQL stands in for the service (its superuser password differs), and the test's Atlas for
+    the step that installs it; npm installs the project's packages for real."""
+    name = f"ci_{uuid.uuid4().hex[:8]}"
+    rendered = render(domains=["asset"], use_better_auth=False, dev_database="local", db_port=str(pg_tcp.port),
+                      db_name=name, db_user=f"{name}_owner", db_password="dev-pw")
+    mono = tmp_path / "monorepo"
+    server = shutil.copytree(rendered, mono / "apps" / "shop" / "server")
+    git_init(mono)
+    commit_all(mono, "shop's database")
+    base = git(mono, "rev-parse", "HEAD").strip()
+    with (server / "schemas" / "20_asset.sql").open("a") as f:
+        f.write("ALTER TABLE asset.example ADD COLUMN note text;\n"
+                "CREATE TABLE asset.tag (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), label text NOT NULL,\n"
+                "  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());\n")
+    commit_all(mono, "a table and a column")
+
+    workflow = yaml.safe_load((server / "ci" / "github-workflow.yml").read_text())
+    tools = os.pathsep.join([str(Path(atlas).parent), str(Path(pg_bin("psql")).parent), os.environ["PATH"]])
+    stand_ins = {"PGPORT": str(pg_tcp.port), "PGPASSWORD": pg_tcp.admin_password, "BASE_SHA": base}
+    ran = []
+    for step in workflow["jobs"]["db-check"]["steps"]:
+        if "run" not in step or step["name"].startswith("Install Atlas"):
+            continue
+        env = {key: stand_ins.get(key, value) for key, value in step.get("env", {}).items()}
+        run = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=server,
+                             env={**os.environ, "PATH": tools, "CI": "true", "RUNNER_TEMP": str(tmp_path),
+                                  "ATLAS_NO_UPDATE_NOTIFIER": "1", **env},
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, f"{step['name']}\n{run.stdout}\n{run.stderr}"
+        ran.append((step["name"], run.stdout))
+    outputs = dict(ran)
+    assert "db:lint: ok" in outputs["Lint the change (Squawk; waivers in db-lint-waivers.txt)"]
+    assert "applied triggers/20_asset.sql" in outputs["Apply schemas/ and triggers/"]
+    assert "db:drift: ok" in next(out for step, out in ran if step.startswith("No drift"))
+    assert (tmp_path / "base" / "apps" / "shop" / "server" / "atlas.hcl").is_file()  # the lint compared with it
