@@ -254,3 +254,9 @@ def test_the_ci_workflow_runs_step_by_step(render, pg_tcp, atlas, tmp_path):
     assert "applied triggers/20_asset.sql" in outputs["Apply schemas/ and triggers/"]
     assert "db:drift: ok" in next(out for step, out in ran if step.startswith("No drift"))
     assert (tmp_path / "base" / "apps" / "shop" / "server" / "atlas.hcl").is_file()  # the lint compared with it
+
+    # `npm run ci:workflow` puts it where GitHub reads it.
+    line = json.loads((server / "package.json").read_text())["scripts"]["ci:workflow"]
+    subprocess.run(["sh", "-c", line], cwd=server, check=True, capture_output=True, timeout=60)
+    assert (mono / ".github" / "workflows" / "shop-database.yml").read_bytes() == \
+        (server / "ci" / "github-workflow.yml").read_bytes()
