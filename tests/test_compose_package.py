@@ -72,7 +72,8 @@ def test_package_json_scripts(render, answers):
     free = not answers.get("atlas_pro", False)
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
-    helpers = {"template:update", "domain:add", "db:check"} | ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
+    helpers = {"template:update", "domain:add", "db:check", "db:types", "db:erd", "db:views:check"}
+    helpers |= ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
         {"db:up"} if dev_database == "shared" else set()) | (
         {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
     assert set(scripts) == PATH_SCRIPTS[path] | helpers
@@ -80,6 +81,9 @@ def test_package_json_scripts(render, answers):
         argv = commands(script)
         assert len(argv) == 1, f"{name}: npm appends `-- ARGS` to the last command of a chain"
         argv = argv[0]
+        if name in APPLY_SCRIPTS and not name.startswith("prod:"):  # SCHEMA.md and the types after a dev apply
+            assert argv[:3] == ["node", "scripts/schema-views.mjs", "--after"], name
+            argv = argv[3:]
         if name in APPLY_SCRIPTS and free:  # the trigger step runs after Atlas, with every argument
             assert argv[:3] == ["sh", "scripts/apply-triggers.sh", "--after"], name
             assert (project / argv[1]).is_file()
@@ -89,9 +93,10 @@ def test_package_json_scripts(render, answers):
             assert argv[3:5] == ["--env", "prod" if name.startswith("prod:") else "dev"], name
         elif name == "db:triggers":
             assert argv == ["sh", "scripts/apply-triggers.sh"]
-        elif name == "template:update":
-            assert argv == ["copier", "update", "--trust", "--defaults", "."], name
-        elif name in ("domain:add", "db:check"):  # scripts of the project's own
+        elif name in ("db:types", "db:erd", "db:views:check"):
+            assert argv == ["node", "scripts/schema-views.mjs", {"db:types": "types", "db:erd": "erd"}.get(name, "check")]
+            assert (project / argv[1]).is_file(), name
+        elif name in ("template:update", "domain:add", "db:check"):  # scripts of the project's own
             assert argv[0] == "sh", name
             assert (project / argv[1]).is_file(), name
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server

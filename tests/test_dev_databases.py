@@ -8,7 +8,7 @@ import yaml
 
 from copier_atlas_postgres.rendering.dev_databases import DEV_DATABASES, and_list, next_steps
 from copier_atlas_postgres.world.package_managers import run_command
-from tests.helpers import TEMPLATE_ROOT
+from tests.helpers.releases import TEMPLATE_ROOT
 
 ANSWERS = {"use_better_auth": True, "package_manager": "npm", "postgres_version": "16", "db_port": 5433,
            "shared_service": "db", "compose_file": "compose.yaml"}

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from copier_atlas_postgres.world import better_auth
 from tests.helpers.answers import SHARED_ANSWERS
+from tests.helpers.npm import install_release_set
 
 URL = "postgres://shop_owner:pw@localhost:5999/shop?sslmode=disable"
 
@@ -54,12 +56,15 @@ def sh_sees(project: Path, script: str, tmp_path: Path) -> list[str]:
 
 
 def node_sees(project: Path) -> str:
-    """DATABASE_URL as the auth scripts load it (scripts/auth-config.mjs), over the shell's."""
+    """DATABASE_URL as the auth scripts load it (scripts/auth-config.mjs), over the shell's, with the
+    pinned Better Auth installed (the scripts check its version first)."""
+    installed, _ = install_release_set(better_auth.RELEASES[0].version)
     (project / "probe.mjs").write_text("console.log(process.env.DATABASE_URL);\nexport const auth = { options: {} };\n")
     result = subprocess.run(["node", "--input-type=module", "-e",
                              'import { loadAuth } from "./scripts/auth-config.mjs"; await loadAuth("probe.mjs", "x");'],
                             cwd=project, capture_output=True, text=True, timeout=60,
-                            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DATABASE_URL": "postgres://prod/never"})
+                            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DATABASE_URL": "postgres://prod/never",
+                                 "NODE_PATH": str(installed / "node_modules")})
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

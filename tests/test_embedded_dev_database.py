@@ -181,6 +181,11 @@ def test_newcomer_path_as_root_from_copy_to_a_checked_database(newcomer):
     listed = subprocess.run(["git", "ls-files", "--others", "--cached", "--exclude-standard", "--", ".postgres"],
                             cwd=newcomer.server, capture_output=True, text=True, check=True).stdout
     assert listed == ""
+    # What is left to commit is npm's lock file and what the apply wrote from the schema.
+    status = subprocess.run(["git", "-c", "safe.directory=*", "status", "--porcelain"], cwd=newcomer.server,
+                            capture_output=True, text=True, check=True).stdout
+    assert "?? apps/shop/server/SCHEMA.md" in status.splitlines()
+    assert "?? apps/shop/server/src/db/" in status.splitlines()
 
 
 @pytest.mark.parametrize("newcomer", [{"package_manager": "pnpm", "use_better_auth": False, "as_user": True}],

@@ -129,26 +129,23 @@ def test_deleted_copier_folder_is_rebuilt_and_the_guard_still_keeps_edited_files
     assert json.loads((server / ".copier" / "package.fragment.json").read_text())["scripts"]["schema:apply"]
 
 
-def test_an_unfinished_shared_file_merge_is_finished_by_the_next_run(template_repo, mono, capfd):
+def test_a_merge_that_would_stop_refuses_the_update_before_anything_is_written(template_repo, mono):
     server = generate(template_repo, mono, "shop", ["asset"])
     package = server / "package.json"
     good = package.read_text()
-    package.write_text(good + "}\n")  # invalid JSON: the merge stops
+    package.write_text(good + "}\n")  # invalid JSON: the merge could not finish
     commit_all(mono, "a broken package.json")
 
-    capfd.readouterr()
-    with pytest.raises(TaskError) as failed:
+    with pytest.raises(UserMessageError, match=r"package.json: not valid JSON .*; fix it, then update again"):
         update_in_process(mono, "shop", {"db_port": "5440"})
-    assert failed.value.returncode == 1 and "Shared files not merged" in capfd.readouterr().err
-    assert ":5432/" in (server / ".env").read_text()  # not merged yet
+    assert git(mono, "status", "--porcelain") == ""  # nothing written
 
     package.write_text(good)  # the team fixes it and commits, as the message says
-    commit_all(mono, "package.json fixed; the update's files")
-    capfd.readouterr()
-    update_in_process(mono, "shop")  # raises unless it succeeds
+    commit_all(mono, "package.json fixed")
+    update_in_process(mono, "shop", {"db_port": "5440"})  # raises unless it succeeds
 
     assert ":5440/" in (server / ".env").read_text() and ":5440/" in (server / "atlas.hcl").read_text()
-    assert ".env: updated DATABASE_URL" in capfd.readouterr().err
+    assert not (server / ".copier-update-started").exists()
 
 
 # ---- a copy into an app server, killed while copier writes -------------------------------------

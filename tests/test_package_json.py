@@ -21,12 +21,22 @@ APPLY_SCRIPTS = ("schema:apply", "prod:apply", "migrate:apply")
 def applies_triggers_after(part) -> bool:
     """Every apply script runs the trigger step after Atlas, with npm's arguments passed to Atlas."""
     applies = [s for name, s in part["scripts"].items() if name in APPLY_SCRIPTS]
-    return all(without_lint(shlex.split(s))[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
+    return all(unwrapped(shlex.split(s))[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
 
 
-def without_lint(words: list[str]) -> list[str]:
-    """The command prod:apply runs once db:lint found nothing."""
-    return words[3:] if words[:3] == ["node", "scripts/db-lint.mjs", "--before"] else words
+# The scripts that run an apply's command line for it: db:lint before (prod:apply), the schema views after.
+WRAPPERS = (["node", "scripts/db-lint.mjs", "--before"], ["node", "scripts/schema-views.mjs", "--after"])
+
+
+def unwrapped(words: list[str]) -> list[str]:
+    """The command an apply script runs inside its wrappers."""
+    while words[:3] in WRAPPERS:
+        words = words[3:]
+    return words
+
+
+# The db: scripts every project has beside its dev database's.
+CHECKS = ("db:lint", "db:drift", "db:types", "db:erd", "db:views:check")
 
 
 def db_scripts(part) -> set[str]:
@@ -40,19 +50,20 @@ def auth_configs(part) -> set[str]:
 
 ROWS = [
     # dev database modes: who starts and stops the server
-    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:drift", "db:triggers"}),
+    ("embedded: db:up and db:down", {}, lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", *CHECKS, "db:triggers"}),
     ("docker: db:up and db:down", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
-     lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", "db:lint", "db:drift", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up", "db:down", "db:check", *CHECKS, "db:triggers"}),
     ("docker: both use the compose file answered", {"dev_database": "docker", "compose_file": "compose.db.yaml"},
      lambda p: all(shlex.split(p["scripts"][n])[2:4] == ["-f", "compose.db.yaml"] for n in ("db:up", "db:down"))),
     ("shared: no db:down, the server is the monorepo's", {"dev_database": "shared"},
-     lambda p: db_scripts(p) == {"db:up", "db:check", "db:lint", "db:drift", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:up", "db:check", *CHECKS, "db:triggers"}),
     ("local: neither, the team runs its server", {"dev_database": "local"},
-     lambda p: db_scripts(p) == {"db:check", "db:lint", "db:drift", "db:triggers"}),
+     lambda p: db_scripts(p) == {"db:check", *CHECKS, "db:triggers"}),
     ("embedded: embedded-postgres for the answered major", {"postgres_version": "15"},
      lambda p: p["devDependencies"]["embedded-postgres"].split(".")[0] == "15"),
-    ("docker: only the linter", {"dev_database": "docker"}, lambda p: list(p["devDependencies"]) == ["squawk-cli"]),
-    ("local: only the linter", {"dev_database": "local"}, lambda p: list(p["devDependencies"]) == ["squawk-cli"]),
+    ("docker: no embedded-postgres", {"dev_database": "docker"}, lambda p: "embedded-postgres" not in p["devDependencies"]),
+    ("local: no embedded-postgres", {"dev_database": "local"}, lambda p: "embedded-postgres" not in p["devDependencies"]),
+    ("the linter db:lint runs, pinned", {}, lambda p: p["devDependencies"]["squawk-cli"][0].isdigit()),
     ("prod:apply lints first", {}, lambda p: p["scripts"]["prod:apply"].startswith("node scripts/db-lint.mjs --before ")),
     # production paths
     ("declarative: no migrate scripts", {}, lambda p: not any(n.startswith("migrate:") for n in p["scripts"])),

@@ -240,9 +240,8 @@ def test_safe_defaults(render, tmp_path):
     holding_password = {f for f in tracked if password in (project / f).read_text()} | {
         f for f in tracked if quote_password(password) in (project / f).read_text()
     }
-    # The dev password is a dev-only credential (documented): only these may carry it (merge-base.json
-    # holds the fragments as last merged).
-    allowed = {".env.example", ".copier/env.fragment", ".copier/merge-base.json", "atlas.hcl", ".copier-answers.yml"}
+    # The dev password is a dev-only credential (documented): only these may carry it.
+    allowed = {".env.example", ".copier/env.fragment", "atlas.hcl", ".copier-answers.yml"}
     assert holding_password <= allowed, holding_password
     assert "Dev-Only" in (project / ".env").read_text()
 

@@ -20,11 +20,10 @@ def test_tree(render, answers):
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
 
     expected = {".copier-answers.yml", ".env", ".env.example", ".gitignore", "README.md", "DATABASE.md", "atlas.hcl",
-                "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment",
-                ".copier/merge-base.json"}
+                "package.json", ".copier/package.fragment.json", ".copier/env.fragment", ".copier/gitignore.fragment"}
     expected.add("schemas/10_public.sql")
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh",
-                 "scripts/dotenv.mjs"}
+                 "scripts/template-update.sh", "scripts/dotenv.mjs", "scripts/schema-views.mjs"}
     expected |= {"scripts/db-lint.mjs", "db-lint-waivers.txt", "scripts/db-drift.mjs", "scripts/atlas-cli.mjs",
                  "ci/github-workflow.yml"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}

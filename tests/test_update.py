@@ -200,8 +200,8 @@ def test_npm_scripts_update_and_add_a_domain(template_repo, mono):
         return subprocess.run(["npm", "run", "--silent", *args], cwd=server, env=env,
                               capture_output=True, text=True, timeout=300)
 
-    # domain:add runs template:update's command (copier update --trust --defaults ., as
-    # test_compose_package checks) with the new list: one run shows both work from the project
+    # domain:add runs template:update's script (scripts/template-update.sh: copier update --trust
+    # --defaults .) with the new list: one run shows both work from the project
     # folder, and the update to v2 comes with it.
     result = npm_run("domain:add", "--", "billing")
 
@@ -351,7 +351,8 @@ def test_update_from_release_0_1_0(upgrade_repo, mono, fresh_db, capfd):
 
     scripts = json.loads((server / "package.json").read_text())["scripts"]
     dependencies = json.loads((server / "package.json").read_text())["dependencies"]
-    assert scripts["schema:apply"] == "sh scripts/apply-triggers.sh --after atlas schema apply --env dev"
+    assert scripts["schema:apply"] == ("node scripts/schema-views.mjs --after sh scripts/apply-triggers.sh --after"
+                                       " atlas schema apply --env dev")
     assert scripts["db:check"] == "sh scripts/db-check.sh"
     assert "migrate:apply" not in scripts
     assert scripts["dev"] == "bun run src/index.ts"

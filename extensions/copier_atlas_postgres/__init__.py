@@ -12,5 +12,6 @@ It runs in the user's copier environment: the standard library and copier's own 
 - rendering/: what the template calls while rendering: values written into files, and the Jinja
   filters (one name -> function table)
 - tasks/: what tasks.py runs after rendering: merged files, adoption, the update guard, renames
-- project_files: the file names every stage agrees on; git: the git commands they run
+- project_files: the file names every stage agrees on; git: the git commands they run; atomic:
+  every write of a team's file, whole or not at all
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -24,10 +25,10 @@ MERGED_FILES = ("package.json", ".gitignore", ".env", ".env.example")
 AUTH_SCHEMA_FILE = "schemas/00_auth.sql"
 # Paths the template writes whole (not merged): a copy refuses to start where one exists.
 # tests/test_existing_server.py checks this list against what the template really writes.
-TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh",
+TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.sh", "scripts/domain-add.sh", "scripts/template-update.sh",
                   "scripts/db-check.sh", "scripts/db-check.sql", "scripts/auth-schema.mjs", "scripts/auth-config.mjs",
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
-                  "scripts/node-psql.mjs", "scripts/dotenv.mjs", "db-check-waivers.txt",
+                  "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   "scripts/db-lint.mjs", "db-lint-waivers.txt", "scripts/db-drift.mjs", "scripts/atlas-cli.mjs",
                   "ci/github-workflow.yml",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
@@ -36,6 +37,17 @@ WRITTEN = (*TEMPLATE_FILES, *MERGED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_F
            "src/auth.ts", "schemas/01_auth_custom.sql", "atlas.hcl")
 # Written into the destination when a copy starts, removed when it ends: the files that were there.
 COPY_STARTED = ".copier-copy-started"
+# Written when an update starts to write, removed when it ends: an update that stopped half-way
+# (the new template files written, the team's edits not put back yet) is recognised by it.
+UPDATE_STARTED = ".copier-update-started"
+# The command that puts a half-applied update back to the last commit, run in the project folder
+# (`git clean` removes only what the update created: copier updates only a clean folder).
+ROLL_BACK = "git checkout -- . && git clean -fd -- ."
+
+
+def roll_back_command(project: Path) -> str:
+    """ROLL_BACK as typed from anywhere: it starts in PROJECT."""
+    return f"cd {shlex.quote(str(Path(project).resolve()))} && {ROLL_BACK}"
 # The template's files in schemas/, in load order: Better Auth's (generated), the team's own auth
 # columns, public, then one per domain.
 AUTH_FILE = "00_auth.sql"

@@ -86,6 +86,25 @@ def install_typescript_compiler() -> Path:
     return target
 
 
+# What reads the schema views in the tests besides the project's TypeScript: Mermaid's own parser (it
+# needs a DOM: jsdom's).
+SCHEMA_VIEW_READERS = {"mermaid": "11.17.2", "jsdom": "26.1.0"}
+
+
+def install_schema_view_tools() -> Path:
+    """The folder whose node_modules holds what a project's db:types runs on (kysely-codegen,
+    typescript, kysely, pg: its devDependencies without Better Auth) and Mermaid (installed once)."""
+    from copier_atlas_postgres.world import schema_views
+
+    check = load_maint_check()
+    packages = {**schema_views.dev_dependencies(use_better_auth=False), **SCHEMA_VIEW_READERS}
+    target = npm_cache_root() / f"schema-views-{check.packages_key(packages)}"
+    with npm_cache_locked(target.name):
+        if not (target / "node_modules" / "kysely-codegen").is_dir():
+            check.npm_install(target, packages)
+    return target
+
+
 def install_bun() -> str:
     """Path of the bun the end-to-end tests run the generated server with (installed once)."""
     check = load_maint_check()

@@ -87,16 +87,27 @@ def release_working_tree_v1_v2(repo: Path) -> Path:
 
 def release_0_1_0_then_working_tree(repo: Path) -> Path:
     """The real 0.1.0 release (RELEASE_0_1_0) tagged v0.1.0, then the working tree's template tagged v0.2.0."""
+    release_from_history(repo, RELEASE_0_1_0, "v0.1.0", names=("copier.yml", "template", "extensions"))
+    return release_working_tree_after(repo, "v0.2.0")
+
+
+def release_from_history(repo: Path, commit: str, tag: str, names: tuple[str, ...] = RELEASE_FILES) -> Path:
+    """A git repository REPO holding this repository's release files (NAMES) at COMMIT, tagged TAG."""
     repo.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", RELEASE_0_1_0, "copier.yml", "template", "extensions"],
-                             cwd=TEMPLATE_ROOT, check=True, capture_output=True).stdout
+    archive = subprocess.run(["git", "archive", commit, *names], cwd=TEMPLATE_ROOT, check=True,
+                             capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
     git_init(repo)
-    commit_all(repo, "0.1.0")
-    git(repo, "tag", "v0.1.0")
+    commit_all(repo, tag)
+    git(repo, "tag", tag)
+    return repo
+
+
+def release_working_tree_after(repo: Path, tag: str) -> Path:
+    """The working tree's template committed over REPO's last release, tagged TAG."""
     for folder in ("template", "extensions"):
         shutil.rmtree(repo / folder)
     copy_release_files(TEMPLATE_ROOT, repo)
-    commit_all(repo, "0.2.0")
-    git(repo, "tag", "v0.2.0")
+    commit_all(repo, tag)
+    git(repo, "tag", tag)
     return repo

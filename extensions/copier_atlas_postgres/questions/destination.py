@@ -13,8 +13,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..atomic import write_atomically
 from ..git import git, lock_advice, stale_index_lock
-from ..project_files import ANSWERS_FILE, COPY_STARTED, MERGED_FILES, SIDE_COMPOSE_FILE, TEMPLATE_FILES, WRITTEN, is_generated
+from ..project_files import (
+    ANSWERS_FILE,
+    COPY_STARTED,
+    MERGED_FILES,
+    ROLL_BACK,
+    SIDE_COMPOSE_FILE,
+    TEMPLATE_FILES,
+    UPDATE_STARTED,
+    WRITTEN,
+    is_generated,
+)
 from . import adopted_names
 from .defaults import compose_file
 
@@ -70,16 +81,10 @@ def copy_refusal(dst: object, overwrite: bool = False) -> tuple[list[str], list[
             rel = path.relative_to(dst).as_posix()
             if path.is_file() or any(path.iterdir()):
                 problems.append(f"{rel}: the template writes this path; move yours elsewhere first")
-    problems += filter(None, (symlink_problem(dst, name) for name in MERGED_FILES))
+    problems += shared_file_problems(dst, "copy")
     if compose_file(dst) == SIDE_COMPOSE_FILE and (dst / SIDE_COMPOSE_FILE).exists():
         problems.append(f"{SIDE_COMPOSE_FILE}: the template's database service goes there (you have"
                         " another compose file too); rename yours")
-    if (dst / "package.json").is_file():
-        try:
-            if not isinstance(json.loads((dst / "package.json").read_text()), dict):
-                raise ValueError("not a JSON object")
-        except ValueError as error:
-            problems.append(f"package.json: not valid JSON ({error}); fix it, then copy again")
     problems += layout.problems
     commands = layout.commands(dst)
     if server is not None:
@@ -104,6 +109,19 @@ def _adoption_problems(dst: Path, schema_files: list[str], overwrite: bool) -> l
     elif status.stdout.strip():
         problems.append(f"{', '.join([*hcl, 'schemas/'])}: uncommitted changes; commit them first (adoption moves"
                         " the files with their history)")
+    return problems
+
+
+def shared_file_problems(dst: Path, command: str) -> list[str]:
+    """What would stop the merge of the shared files (tasks/merged_files.py): checked before
+    anything is written, so the copy or update does not stop half-way."""
+    problems = [p for p in (symlink_problem(dst, name) for name in MERGED_FILES) if p]
+    if (dst / "package.json").is_file():
+        try:
+            if not isinstance(json.loads((dst / "package.json").read_text()), dict):
+                raise ValueError("not a JSON object")
+        except ValueError as error:
+            problems.append(f"package.json: not valid JSON ({error}); fix it, then {command} again")
     return problems
 
 
@@ -161,7 +179,39 @@ def mark_copy_started(dst: object) -> str:
         return ""
     dst.mkdir(parents=True, exist_ok=True)
     files = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file() and ".git" not in p.parts)
-    marker.write_text(json.dumps(files) + "\n")
+    write_atomically(marker, json.dumps(files) + "\n")
+    return ""
+
+
+# ---- what stops an update ----------------------------------------------------------------------------
+
+
+def update_problems(dst: Path) -> list[str]:
+    """Why `copier update` of DST must not start (one line each, with the way out), or []."""
+    problems = []
+    # copier refuses a folder holding an uncommitted UPDATE_STARTED ("dirty") before it asks
+    # anything: one found here that git has is a half-applied update someone committed.
+    if commit := git(dst, "log", "-1", "--format=%h", "--", UPDATE_STARTED, check=False).stdout.strip():
+        if git(dst, "ls-files", "--error-unmatch", "--", UPDATE_STARTED, check=False).returncode == 0:
+            problems.append(f"{UPDATE_STARTED}: commit {commit} holds an interrupted update, made before your"
+                            f" edits were put back; undo it, then update again:\n      git revert --no-edit {commit}")
+    return problems + shared_file_problems(dst, "update")
+
+
+def mark_update_started(dst: object) -> str:
+    """UPDATE_STARTED in DST when an update is about to write there (copier.yml's last question),
+    after update_problems found nothing: stops in one line otherwise, nothing written."""
+    dst = Path(str(dst)).resolve()
+    if copier_operation() != "update" or not is_generated(dst):
+        return ""  # a copy, or a version copier renders in a scratch folder
+    if problems := update_problems(dst):
+        from copier.errors import UserMessageError
+
+        raise UserMessageError("\n".join([f"Nothing was written: updating {dst} would stop half-way.",
+                                           *(f"  - {line}" for line in problems)]))
+    write_atomically(dst / UPDATE_STARTED, (
+        "An update of this folder started and has not finished. If no update is running, it was\n"
+        f"interrupted: do not commit. Put the folder back, then update again:\n    {ROLL_BACK}\n"))
     return ""
 
 

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePath
 
-from ..project_files import ANSWERS_FILE
+from ..project_files import ANSWERS_FILE, AUTH_CONFIG_PLACES, COMPOSE_FILES, SIDE_COMPOSE_FILE
 from ..rendering import dev_databases
 from ..world.compose import SERVICE_NAME, SHARED_COMPOSE_FILE
 from ..world.monorepo import package_json
@@ -226,6 +226,13 @@ def service_name_error(value: object) -> tuple[str, ...] | str:
     return ("a compose service name: a-z, A-Z, 0-9, _ . - (a letter or digit first)", "a compose service name")
 
 
+def one_of_error(places: tuple[str, ...], what: str) -> Callable[[object], tuple[str, ...] | str]:
+    """A computed path answer's rule: one of PLACES (plain paths inside the server, safe in sh)."""
+    example = next(place for place in places if place)
+    return lambda value: "" if value in places else (f"{what}: one of {', '.join(places[:3])}, ...", what,
+                                                     f"e.g. {example}")
+
+
 NO_SHARED_POSTGRES = ("the monorepo's root compose file has no PostgreSQL service publishing a port: pick another",
                       "no PostgreSQL service in the root compose file: pick another", "no PostgreSQL in root compose file")
 
@@ -244,6 +251,8 @@ RULES: dict[str, Callable[[object], str]] = {
     "dev_database": lambda value: "" if value in DEV_DATABASES else (f"{', '.join(DEV_DATABASES[:-1])} or {DEV_DATABASES[-1]}",),
     "shared_compose_file": shared_compose_file_error,
     "shared_service": service_name_error,
+    "compose_file": one_of_error((*COMPOSE_FILES, SIDE_COMPOSE_FILE), "a compose file's name in this folder"),
+    "app_auth_config": one_of_error(("", *AUTH_CONFIG_PLACES), "a Better Auth config's place in this folder"),
 }
 
 

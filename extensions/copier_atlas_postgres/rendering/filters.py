@@ -98,6 +98,8 @@ def better_auth_server_dependencies(plugins: object) -> dict:
     return _better_auth().server_dependencies(plugins or [])
 
 
+
+
 def better_auth_plugin_order(plugins: object) -> list:
     return list(_better_auth().selected_plugins(plugins or []))
 
@@ -151,6 +153,7 @@ FILTERS = {
     "refuse_given_answers": rules.refuse_given_answers,
     "refuse_shared_without_service": rules.refuse_shared_without_service,
     "mark_copy_started": destination.mark_copy_started,
+    "mark_update_started": destination.mark_update_started,
     "answer_error": rules.answer_error,
     "better_auth_plugins_error": better_auth_plugins_error,
     "default_answer": default_answer,

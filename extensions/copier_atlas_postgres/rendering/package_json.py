@@ -5,9 +5,11 @@ package.json on copy and after every update."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 
 from ..questions.rules import EMBEDDED_POSTGRES_RELEASES
+from ..world import schema_views
 from .dev_databases import db_scripts
 
 # Where the template writes the Better Auth config when the app has none of its own.
@@ -21,28 +23,36 @@ def scripts(answers: Mapping) -> dict[str, str]:
     # Without Atlas Pro, every apply runs through scripts/apply-triggers.sh --after, which passes
     # `npm run X -- ARGS` on to Atlas and then applies triggers/ to the same database.
     then_triggers = "" if answers["atlas_pro"] else "sh scripts/apply-triggers.sh --after "
-    result = db_scripts(answers["dev_database"], answers.get("compose_file") or "")
+    # Every apply on the dev database runs through scripts/schema-views.mjs --after, which then
+    # rewrites SCHEMA.md and src/db/types.ts when the schema changed.
+    then_views = "node scripts/schema-views.mjs --after "
+    # Paths reach sh through npm: quoted (the rules allow only plain ones, so the bytes stay the same).
+    compose_file = answers.get("compose_file") or ""
+    result = db_scripts(answers["dev_database"], shlex.quote(compose_file) if compose_file else "")
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
     result["db:lint"] = "node scripts/db-lint.mjs"
     result["db:drift"] = "node scripts/db-drift.mjs"
+    result["db:types"] = "node scripts/schema-views.mjs types"
+    result["db:erd"] = "node scripts/schema-views.mjs erd"
+    result["db:views:check"] = "node scripts/schema-views.mjs check"
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
-        auth_config = answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG
+        auth_config = shlex.quote(answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG)
         result["auth:generate"] = f"node scripts/auth-schema.mjs generate {auth_config}"
         result["auth:check"] = f"node scripts/auth-schema.mjs check {auth_config}"
         result["auth:try"] = f"node scripts/auth-try.mjs {auth_config}"
     if answers["production_path"] == "versioned":
         result["migrate:diff"] = "atlas migrate diff --env dev"
-        result["migrate:apply"] = f"{then_triggers}atlas migrate apply --env dev"
+        result["migrate:apply"] = f"{then_views}{then_triggers}atlas migrate apply --env dev"
         result["migrate:hash"] = "atlas migrate hash --env dev"
         result["migrate:status"] = "atlas migrate status --env dev"
         result["migrate:validate"] = "atlas migrate validate --env dev"
     result["schema:inspect"] = "atlas schema inspect --env dev"
     result["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src"
     result["schema:push"] = "atlas schema push --env dev"
-    result["schema:apply"] = f"{then_triggers}atlas schema apply --env dev"
+    result["schema:apply"] = f"{then_views}{then_triggers}atlas schema apply --env dev"
     # prod:apply lints what it would run first, and stops on a finding (scripts/db-lint.mjs).
     lint_first = "node scripts/db-lint.mjs --before "
     if answers["production_path"] == "declarative":
@@ -52,7 +62,9 @@ def scripts(answers: Mapping) -> dict[str, str]:
         result["prod:apply"] = f"{lint_first}{then_triggers}atlas migrate apply --env prod"
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
-    result["template:update"] = "copier update --trust --defaults ."
+    # copier update --trust --defaults ., after the checks copier would meet with a traceback or a
+    # message that loses work (a half-applied update, an empty answers file).
+    result["template:update"] = "sh scripts/template-update.sh"
     # GitHub reads workflows only from the repository root; the slug is a plain name (validated).
     workflow = f".github/workflows/{answers['project_slug']}-database.yml"
     result["ci:workflow"] = (f"sh -c 'to=\"$(git rev-parse --show-toplevel)/{workflow}\" && mkdir -p \"${{to%/*}}\""
@@ -69,9 +81,11 @@ def package_json_part(answers: Mapping) -> dict:
         from ..world import better_auth  # its data costs a few ms: only for projects that use it
 
         part["dependencies"] = better_auth.server_dependencies(answers.get("better_auth_plugins") or [])
-    part["devDependencies"] = {"squawk-cli": SQUAWK_RELEASE}  # db:lint
+    dev_dependencies = schema_views.dev_dependencies(bool(answers["use_better_auth"]))
+    dev_dependencies["squawk-cli"] = SQUAWK_RELEASE  # db:lint
     if answers["dev_database"] == "embedded":
-        part["devDependencies"]["embedded-postgres"] = EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]
+        dev_dependencies["embedded-postgres"] = EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]
+    part["devDependencies"] = dict(sorted(dev_dependencies.items()))
     return part
 
 

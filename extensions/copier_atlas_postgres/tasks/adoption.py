@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_atomically
 from ..git import committed, git
 from ..project_files import ANSWERS_FILE, AUTH_CUSTOM_FILE, AUTH_FILE, COMPOSE_FILES, schema_file_name
 from ..rendering.values import hcl_list, schema_names
@@ -143,18 +144,18 @@ def adopt(project: Path, answers: dict) -> Adoption | None:
             text = "".join(s.text for s in statements).lstrip("\n")
             result.review.append(f"schemas/{target}: schema {schema} is not among the answered domains: kept as"
                                  " your files had it, and Atlas does not manage it (atlas.hcl does not list it)")
-        (project / "schemas" / target).write_text(text)
+        write_atomically(project / "schemas" / target, text)
     for schema in managed & set(server.schemas):
         name = schema_file_name(schema)  # all its statements went to a later file, or to triggers/
         if name not in texts and name in rendered:
-            (project / "schemas" / name).write_text(_onto_rendered(rendered[name], [], "\n"))
+            write_atomically(project / "schemas" / name, _onto_rendered(rendered[name], [], "\n"))
     if "auth" in server.schemas:
         if auth:
             _adopt_auth(project, server, answers, result)
-            (project / "schemas" / AUTH_FILE).write_text(rendered.get(AUTH_FILE, ""))
+            write_atomically(project / "schemas" / AUTH_FILE, rendered.get(AUTH_FILE, ""))
         else:
-            (project / "schemas" / OWN_AUTH_FILE).write_text("".join(s.text for s in server.statements_of("auth"))
-                                                             .lstrip("\n"))
+            write_atomically(project / "schemas" / OWN_AUTH_FILE,
+                             "".join(s.text for s in server.statements_of("auth")).lstrip("\n"))
             result.review.append(f"schemas/{OWN_AUTH_FILE}: your schema auth (you answered no Better Auth), kept;"
                                  " atlas.hcl does not list auth, so Atlas leaves it alone (git rm it if unused)")
     _report_schemas_list(server, answers, result)
@@ -276,7 +277,7 @@ def _move_pro_only(project: Path, server, schema: str, result: Adoption) -> list
                   "-- manage these). Applied after every apply by scripts/apply-triggers.sh: keep it safe to run\n"
                   "-- again (CREATE OR REPLACE, IF NOT EXISTS).\n")
         (project / "triggers").mkdir(exist_ok=True)
-        (project / target).write_text(header + "".join(_rerunnable(s) for s in moved).lstrip("\n") + "\n")
+        write_atomically(project / target, header + "".join(_rerunnable(s) for s in moved).lstrip("\n") + "\n")
         result.notes.append(f"{where}: {len(moved)} function/trigger statement(s) moved to {target}")
         if any(s.kind == "do" for s in moved):
             result.review.append(f"{target}: holds a DO block; make sure it is safe to run again")
@@ -349,7 +350,7 @@ def _adopt_auth(project: Path, server, answers: dict, result: Adoption) -> None:
             "-- Your own columns, tables and indexes in schema auth (loads right after 00_auth.sql;\n"
             "-- never touched by template updates).\n")
         existing = existing.split(FROM_AUTH_SQL, 1)[0]  # an earlier run's block: written again, not twice
-        path.write_text(existing.rstrip("\n") + "\n\n" + FROM_AUTH_SQL + "".join(custom))
+        write_atomically(path, existing.rstrip("\n") + "\n\n" + FROM_AUTH_SQL + "".join(custom))
 
 
 def _same_type(theirs: str, ours: str) -> bool:

@@ -13,10 +13,10 @@ copier like any generated file), and after `copier copy` and every `copier updat
   .env (never changed afterwards) and the placeholder in .env.example.
 
 Each entry is merged three ways, like copier's own update: BASE is the template's part as the last
-merge that completed used it (`.copier/merge-base.json`, written after each merge; for projects
-from before it, the fragment at the last commit; absent on the first copy), NEW is the part just
-rendered, CURRENT is the app's file. A merge that stopped leaves the older base, so the next run
-finishes it.
+commit holds it (copier updates only a committed folder, and an update that stopped is undone, not
+committed: its files and the base go back together; absent on a first copy, and for .env when the
+file does not exist yet, as in a fresh clone), NEW is the part just rendered, CURRENT is the app's
+file. Every file is written whole or not at all (atomic.py).
 
 * CURRENT equals NEW: nothing to do. Missing and never offered before: added.
 * CURRENT equals BASE (the user did not touch it): the template's change is applied.
@@ -32,12 +32,12 @@ tests call them directly.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_atomically
 from ..git import committed, git
 from ..project_files import ANSWERS_FILE, MERGED_FILES
 from ..questions.destination import symlink_problem
@@ -48,9 +48,8 @@ PACKAGE_FRAGMENT = FRAGMENTS / "package.fragment.json"
 ENV_FRAGMENT = FRAGMENTS / "env.fragment"
 GITIGNORE_FRAGMENT = FRAGMENTS / "gitignore.fragment"
 FRAGMENT_FILES = (PACKAGE_FRAGMENT, ENV_FRAGMENT, GITIGNORE_FRAGMENT)
-# The fragments as last merged into the shared files (written by this module after a merge that
-# completed, never by copier): the base of the next merge.
-MERGE_BASE = FRAGMENTS / "merge-base.json"
+# Where earlier versions recorded the fragments as last merged: read once, as that base, then removed.
+OLD_MERGE_BASE = FRAGMENTS / "merge-base.json"
 PACKAGE_SECTIONS = ("scripts", "dependencies", "devDependencies")
 # Per-machine secrets: generated once in .env, a placeholder in .env.example, never rewritten.
 SECRET_KEYS = frozenset({"BETTER_AUTH_SECRET"})
@@ -311,14 +310,15 @@ def merge_env(text: str, base: dict | None, new: dict, *, secret: str | None, na
 
 
 def merge_base(project: Path, fragment: Path) -> str | None:
-    """The fragment as the last merge that completed used it. A merge that stopped (invalid JSON,
-    a kill) left the older one, so the next run finishes that merge instead of taking the
-    unmerged fragment for what the shared files already hold. Projects from before merge-base.json:
-    the fragment at the last commit."""
-    try:
-        return json.loads((project / MERGE_BASE).read_text())[fragment.name]
-    except (OSError, ValueError, KeyError, TypeError):
-        return committed_fragment(project, fragment)
+    """The fragment as the last commit holds it; in a project whose last release recorded the base
+    in OLD_MERGE_BASE (a regular file, never a link), that record, once."""
+    old = project / OLD_MERGE_BASE
+    if old.is_file() and not old.is_symlink():
+        try:
+            return json.loads(old.read_text())[fragment.name]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return committed_fragment(project, fragment)
 
 
 def committed_fragment(project: Path, fragment: Path) -> str | None:
@@ -392,12 +392,16 @@ def merge_files(project: Path, base_of=merge_base) -> Report:
                 report.keep(f".env is tracked by git: {', '.join(sorted(missing))} NOT written into it. Stop tracking"
                             " it (`git rm --cached .env`; .gitignore lists it), commit, then run the update"
                             " again (`npm run template:update`) to add it")
-        _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret: merge_env(
-            text, old_env, f, secret=k, name=n, report=report))
+        # A file without a single key was not made yet (.env is git-ignored: in a fresh clone it is
+        # missing, or copier's starting file), not one whose every key the team deleted: it gets
+        # the whole fragment.
+        base = old_env if env_values(_read(project / name)) else None
+        _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret, b=base: merge_env(
+            text, b, f, secret=k, name=n, report=report))
     _keep_private(project / ".env", report)
-    _write_atomically(project / MERGE_BASE, json.dumps(
-        {f.name: (project / f).read_text() for f in FRAGMENT_FILES},
-        indent=2, ensure_ascii=False) + "\n")
+    if (project / OLD_MERGE_BASE).is_file() or (project / OLD_MERGE_BASE).is_symlink():
+        (project / OLD_MERGE_BASE).unlink()  # the last commit is the base from now on
+        report.add(f"{OLD_MERGE_BASE.as_posix()}: removed (the base of the next merge is the last commit)")
     return report
 
 
@@ -417,14 +421,7 @@ def rebuild_fragments(project: Path, fragments: list[Path]) -> None:
                         skip_tasks=True, vcs_ref="HEAD" if (template / ".git").exists() else None)
         for fragment in fragments:
             (project / fragment).parent.mkdir(exist_ok=True)
-            (project / fragment).write_text((Path(folder) / fragment).read_text())
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """A kill leaves the old file or the new one, never half of it."""
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(text)
-    os.replace(scratch, path)
+            write_atomically(project / fragment, (Path(folder) / fragment).read_text())
 
 
 def tracked(project: Path, name: str) -> bool:
@@ -448,8 +445,9 @@ def _merge_file(path: Path, empty: str, merge) -> None:
     if crlf:
         new = new.replace("\n", "\r\n")
     if new != old or not path.exists():
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(new)
+        # A link inside the server (symlink_problem refused the others) is written at its target.
+        write_atomically(path.resolve() if path.is_symlink() else path, new,
+                         mode=0o600 if path.name == ".env" else None)
 
 
 def _keep_private(path: Path, report: Report) -> None:

@@ -10,7 +10,8 @@
      stays;
   2. the update guard (update_guard.py) restores data-definition files copier deleted and names
      every conflict; it exits 1 when the user must act. Both always run: a failed merge is
-     reported and fails the update too, after the guard.
+     reported and fails the update too, after the guard;
+  3. .copier-update-started (written when the update started) is removed: the update is complete.
 * rename-files OLD NEW ... (a versioned `_migrations` entry of a release that renames files).
 * readme-note (the 0.2.0 migration): README.md from 0.1.0 is the app's now.
 
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 from ..git import committed, git, lock_advice, stale_index_lock
-from ..project_files import ANSWERS_FILE, COPY_STARTED
+from ..project_files import ANSWERS_FILE, COPY_STARTED, UPDATE_STARTED, roll_back_command
 from . import merged_files
 
 MERGE_HEADING = "Shared files (the template's part, merged into yours):"
@@ -72,16 +73,18 @@ def after_copy(project: Path, app_auth_config: str = "") -> int:
 def after_update(project: Path) -> int:
     from . import update_guard
 
-    status = 0
     try:
         report = merged_files.merge_files(project)
     except Exception as error:  # noqa: BLE001  the guard below must run whatever stopped the merge
-        say(f"Shared files not merged: {error}. Fix it, commit, and run the update again: the merge"
-            " starts again from where the last complete merge left them.")
-        status = 1
-    else:
-        say(merged_files.report_text(report, MERGE_HEADING))
-    return update_guard.guard(project) or status
+        # The merge's base is the last commit: committing this state would lose the template's part.
+        say(f"Shared files not merged: {error}.\nDo not commit: put the folder back, fix that, then update"
+            f" again:\n    {roll_back_command(project)}")
+        update_guard.guard(project)
+        return 1  # UPDATE_STARTED stays: the next update says the same
+    say(merged_files.report_text(report, MERGE_HEADING))
+    status = update_guard.guard(project)
+    (project / UPDATE_STARTED).unlink(missing_ok=True)  # the update is complete
+    return status
 
 
 def rename_files(project: Path, *prefixes: str) -> int:
