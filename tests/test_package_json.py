@@ -14,7 +14,7 @@ from copier_atlas_postgres.rendering.package_json import package_json_part
 # copier.yml's defaults, with the embedded dev database (the mode that brings the most).
 DEFAULTS = {"dev_database": "embedded", "compose_file": "", "atlas_pro": False, "use_better_auth": True,
             "app_auth_config": "", "production_path": "declarative", "domains": [], "better_auth_plugins": [],
-            "postgres_version": "17", "project_slug": "shop"}
+            "postgres_version": "17"}
 APPLY_SCRIPTS = ("schema:apply", "prod:apply", "migrate:apply")
 
 

@@ -30,7 +30,7 @@ TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
                   "scripts/db-lint.mjs", "db-lint-waivers.txt", "scripts/db-drift.mjs", "scripts/atlas-cli.mjs",
-                  "ci/github-workflow.yml",
+                  "ci/github-workflow.yml", "scripts/ci-workflow.sh",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Every path a copy may write (whole or merged): what an interrupted copy can have left behind.
 WRITTEN = (*TEMPLATE_FILES, *MERGED_FILES, ANSWERS_FILE, "README.md", *COMPOSE_FILES, SIDE_COMPOSE_FILE,

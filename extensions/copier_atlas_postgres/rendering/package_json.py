@@ -65,10 +65,7 @@ def scripts(answers: Mapping) -> dict[str, str]:
     # copier update --trust --defaults ., after the checks copier would meet with a traceback or a
     # message that loses work (a half-applied update, an empty answers file).
     result["template:update"] = "sh scripts/template-update.sh"
-    # GitHub reads workflows only from the repository root; the slug is a plain name (validated).
-    workflow = f".github/workflows/{answers['project_slug']}-database.yml"
-    result["ci:workflow"] = (f"sh -c 'to=\"$(git rev-parse --show-toplevel)/{workflow}\" && mkdir -p \"${{to%/*}}\""
-                             " && cp ci/github-workflow.yml \"$to.tmp\" && mv \"$to.tmp\" \"$to\" && echo \"wrote $to\"'")
+    result["ci:workflow"] = "sh scripts/ci-workflow.sh"  # ci/github-workflow.yml to where GitHub reads it
     # The current list, filled in; domains are plain identifiers (validated), safe in quotes.
     result["domain:add"] = f"sh scripts/domain-add.sh '{', '.join(answers['domains'] or [])}'"
     return result
