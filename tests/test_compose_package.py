@@ -78,7 +78,8 @@ def test_package_json_scripts(render, answers):
     free = not answers.get("atlas_pro", False)
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
-    helpers = {"template:update", "domain:add", "db:check", "db:types", "db:erd", "db:views:check"}
+    helpers = {"template:update", "domain:add", "db:check", "db:types", "db:erd", "db:views:check", "db:lint",
+               "db:drift", "ci:workflow"}
     helpers |= ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
         {"db:up"} if dev_database == "shared" else set()) | (
         {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
@@ -93,6 +94,9 @@ def test_package_json_scripts(render, answers):
         if name in APPLY_SCRIPTS and not name.startswith("prod:"):  # SCHEMA.md and the types after a dev apply
             assert argv[:3] == ["node", "scripts/schema-views.mjs", "--after"], name
             argv = argv[3:]
+        if name == "prod:apply":  # db:lint first, with every argument
+            assert argv[:3] == ["node", "scripts/db-lint.mjs", "--before"], name
+            argv = argv[3:]
         if name in APPLY_SCRIPTS and free:  # the trigger step runs after Atlas, with every argument
             assert argv[:3] == ["sh", "scripts/apply-triggers.sh", "--after"], name
             assert (project / argv[1]).is_file()
@@ -105,7 +109,10 @@ def test_package_json_scripts(render, answers):
         elif name in ("db:types", "db:erd", "db:views:check"):
             assert argv == ["node", "scripts/schema-views.mjs", {"db:types": "types", "db:erd": "erd"}.get(name, "check")]
             assert (project / argv[1]).is_file(), name
-        elif name in ("template:update", "domain:add", "db:check"):  # scripts of the project's own
+        elif name in ("db:lint", "db:drift"):
+            assert argv == ["node", f"scripts/{name.replace(':', '-')}.mjs"], name
+            assert (project / argv[1]).is_file(), name
+        elif name in ("template:update", "domain:add", "db:check", "ci:workflow"):  # scripts of the project's own
             assert argv[0] == "sh", name
             assert (project / argv[1]).is_file(), name
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server
