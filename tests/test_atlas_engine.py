@@ -24,6 +24,7 @@ import psycopg
 
 from copier_atlas_postgres.world.better_auth import PLUGINS
 from tests.helpers.atlas import run_atlas
+from tests.helpers.npm import install_squawk
 from tests.helpers.postgres import HOSTILE_PASSWORD, TcpPostgres, assert_trigger_moved_updated_at, pg_bin
 
 # Every character that must be escaped somewhere on its way into atlas.hcl, .env and URLs.
@@ -69,7 +70,7 @@ class Project:
         own start (0.3 s a run, some forty runs here); the commands are typed through npm and pnpm,
         as printed, in test_embedded_dev_database.py and test_workspace.py."""
         line = json.loads((self.path / "package.json").read_text())["scripts"][script]
-        path = os.pathsep.join([str(self.path / "node_modules" / ".bin"), str(Path(self.atlas).parent),
+        path = os.pathsep.join([str(self.path / "node_modules" / ".bin"), str(install_squawk()), str(Path(self.atlas).parent),
                                 str(Path(pg_bin("psql")).parent), os.environ["PATH"]])
         # The deploy settings come only from the test (never from the machine running it).
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ATLAS_DEV_URL")}

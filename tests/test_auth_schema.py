@@ -179,9 +179,8 @@ def auth_project(tmp_path, pg_tcp, release_modules, better_auth_check) -> AuthPr
 
 
 def ci_step_run(project: Path, name_start: str) -> str:
-    """The `run` of the step of DATABASE.md's CI recipe whose name starts with NAME_START."""
-    section = (project / "DATABASE.md").read_text().split("### In CI (GitHub Actions)", 1)[1]
-    recipe = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+    """The `run` of the step of the project's CI workflow whose name starts with NAME_START."""
+    recipe = yaml.safe_load((project / "ci" / "github-workflow.yml").read_text())
     return next(s for s in recipe["jobs"]["db-check"]["steps"] if s.get("name", "").startswith(name_start))["run"]
 
 

@@ -79,7 +79,7 @@ def test_package_json_scripts(render, answers):
     dev_database = answers.get("dev_database", DEFAULT_DEV_DATABASE)
     auth = answers.get("use_better_auth", True)
     helpers = {"template:update", "template:update-all", "template:check", "template:check-all", "domain:add",
-               "db:check", "db:types", "db:erd", "db:views:check"}
+               "db:check", "db:types", "db:erd", "db:views:check", "db:lint", "db:drift", "ci:workflow"}
     helpers |= ({"db:up", "db:down"} if dev_database in ("embedded", "docker") else set()) | (
         {"db:up"} if dev_database == "shared" else set()) | (
         {"db:triggers"} if free else set()) | ({"auth:generate", "auth:check", "auth:try"} if auth else set())
@@ -93,6 +93,9 @@ def test_package_json_scripts(render, answers):
         argv = argv[0]
         if name in APPLY_SCRIPTS and not name.startswith("prod:"):  # SCHEMA.md and the types after a dev apply
             assert argv[:3] == ["node", "scripts/schema-views.mjs", "--after"], name
+            argv = argv[3:]
+        if name == "prod:apply":  # db:lint first, with every argument
+            assert argv[:3] == ["node", "scripts/db-lint.mjs", "--before"], name
             argv = argv[3:]
         if name in APPLY_SCRIPTS and free:  # the trigger step runs after Atlas, with every argument
             assert argv[:3] == ["sh", "scripts/apply-triggers.sh", "--after"], name
@@ -109,7 +112,10 @@ def test_package_json_scripts(render, answers):
         elif name.startswith("template:") and name != "template:update":  # every project made from the template
             assert argv[:3] == ["node", "scripts/template.mjs", name.split(":")[1].split("-")[0]], name
             assert (project / argv[1]).is_file(), name
-        elif name in ("template:update", "domain:add", "db:check"):  # scripts of the project's own
+        elif name in ("db:lint", "db:drift"):
+            assert argv == ["node", f"scripts/{name.replace(':', '-')}.mjs"], name
+            assert (project / argv[1]).is_file(), name
+        elif name in ("template:update", "domain:add", "db:check", "ci:workflow"):  # scripts of the project's own
             assert argv[0] == "sh", name
             assert (project / argv[1]).is_file(), name
         elif dev_database == "embedded" and name in ("db:up", "db:down"):  # the npm-provided server

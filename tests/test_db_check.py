@@ -269,7 +269,7 @@ def test_failures_to_check_exit_2_and_say_why(render, fresh_db, tmp_path):
     assert run.stdout.splitlines()[0].startswith("atlas.hcl: schemas: no `schemas = [...]` list")
 
 
-# ---- The CI recipe in the generated DATABASE.md ---------------------------------
+# ---- The CI workflow the project gets (ci/github-workflow.yml) ----------------------
 
 CI_VARIANTS = [  # MATRIX renders (shared with the other tests): docker and local, Pro and free
     pytest.param({"domains": d, "use_better_auth": True, "atlas_pro": pro, "dev_database": dev}, id=f"{dev}-{'pro' if pro else 'free'}")
@@ -279,9 +279,8 @@ CI_VARIANTS = [  # MATRIX renders (shared with the other tests): docker and loca
 
 
 def ci_recipe(project: Path) -> str:
-    """The YAML block of DATABASE.md's "In CI (GitHub Actions)" section."""
-    section = (project / "DATABASE.md").read_text().split("### In CI (GitHub Actions)", 1)[1]
-    return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    """The project's GitHub Actions workflow."""
+    return (project / "ci" / "github-workflow.yml").read_text()
 
 
 def test_ci_recipes_are_valid_github_workflows(render, tmp_path):
@@ -307,11 +306,12 @@ def test_ci_recipe_fits_its_project(render, answers):
     assert service["ports"] == ["5432:5432"]
     assert job["defaults"]["run"]["working-directory"] == "apps/shop/server"
     steps = job["steps"]
-    setup_atlas = next(s for s in steps if s.get("uses", "").startswith("ariga/setup-atlas@"))
-    assert ("cloud-token" in setup_atlas.get("with", {})) == answers["atlas_pro"]  # Pro features need a login
+    setup_atlas = [s for s in steps if s.get("uses", "").startswith("ariga/setup-atlas@")]
+    assert bool(setup_atlas) == answers["atlas_pro"]  # Pro features need a login; else the open-source build
     scripts = json.loads((project / "package.json").read_text())["scripts"]
     npm_runs = [re.search(r"npm run (\S+)", s["run"]).group(1) for s in steps if "npm run" in s.get("run", "")]
-    assert npm_runs == ["template:check", "auth:check", "schema:apply", "db:check", "schema:apply"]  # Better Auth's tables first
+    assert npm_runs == ["auth:check", "schema:apply", "db:lint", "schema:apply", "db:check", "db:drift", "schema:apply",
+                        "template:check"]  # Better Auth's tables first; the base commit's schema, then the lint
     assert set(npm_runs) <= set(scripts)
     setup = next(s for s in steps if s.get("name", "").startswith("The dev role"))
     assert setup["env"]["PGPORT"] == "5432"

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import commit_all, copier, copy_in_process, git_init, give_to, unprivileged_user
+from tests.helpers.copier_runs import copier, copy_in_process
+from tests.helpers.git import commit_all, git_init
+from tests.helpers.postgres import give_to, unprivileged_user
 from tests.test_embedded_dev_database import Newcomer, npm_install
 
 

@@ -18,24 +18,27 @@ DEFAULTS = {"dev_database": "embedded", "compose_file": "", "atlas_pro": False, 
 APPLY_SCRIPTS = ("schema:apply", "prod:apply", "migrate:apply")
 
 
-VIEWS_AFTER = ["node", "scripts/schema-views.mjs", "--after"]
-
-
-def without_views(argv: list[str]) -> list[str]:
-    """An apply's command after the schema views' step that may wrap it (dev applies only)."""
-    return argv[len(VIEWS_AFTER):] if argv[:len(VIEWS_AFTER)] == VIEWS_AFTER else argv
-
-
 def applies_triggers_after(part) -> bool:
     """Every apply script runs the trigger step after Atlas, with npm's arguments passed to Atlas."""
     applies = [s for name, s in part["scripts"].items() if name in APPLY_SCRIPTS]
-    return all(without_views(shlex.split(s))[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
+    return all(unwrapped(shlex.split(s))[:3] == ["sh", "scripts/apply-triggers.sh", "--after"] for s in applies)
+
+
+# The scripts that run an apply's command line for it: db:lint before (prod:apply), the schema views after.
+WRAPPERS = (["node", "scripts/db-lint.mjs", "--before"], ["node", "scripts/schema-views.mjs", "--after"])
+
+
+def unwrapped(words: list[str]) -> list[str]:
+    """The command an apply script runs inside its wrappers."""
+    while words[:3] in WRAPPERS:
+        words = words[3:]
+    return words
 
 
 def views_after_dev_applies(part) -> bool:
     """The dev applies (not prod:apply) rewrite the schema views after Atlas."""
     argvs = {name: shlex.split(s) for name, s in part["scripts"].items() if name in APPLY_SCRIPTS}
-    return all((argv[:3] == VIEWS_AFTER) == (name != "prod:apply") for name, argv in argvs.items())
+    return all((argv[:3] == WRAPPERS[1]) == (name != "prod:apply") for name, argv in argvs.items())
 
 
 def db_scripts(part) -> set[str]:
@@ -71,6 +74,9 @@ ROWS = [
     ("views: db:types, db:erd, db:views:check", {},
      lambda p: {"db:types", "db:erd", "db:views:check"} <= set(p["scripts"])),
     ("views: rewritten after every dev apply, not prod's", {"production_path": "versioned"}, views_after_dev_applies),
+    ("db:lint and db:drift", {}, lambda p: {"db:lint", "db:drift"} <= set(p["scripts"])),
+    ("the linter db:lint runs, pinned", {}, lambda p: p["devDependencies"]["squawk-cli"][0].isdigit()),
+    ("prod:apply lints first", {}, lambda p: p["scripts"]["prod:apply"].startswith("node scripts/db-lint.mjs --before ")),
     # production paths
     ("declarative: no migrate scripts", {}, lambda p: not any(n.startswith("migrate:") for n in p["scripts"])),
     ("versioned: the migrate scripts", {"production_path": "versioned"},

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MATRIX, atlas_schemas, commit_all, copy_in_process, generate
+from tests.helpers.answers import MATRIX
+from tests.helpers.atlas import atlas_schemas
+from tests.helpers.copier_runs import copy_in_process, generate
+from tests.helpers.git import commit_all
 
 RUN = re.compile(r"\b(?:npm|pnpm|yarn|bun) run (?:--silent )?([a-z][a-z:-]*)")
 

@@ -24,6 +24,8 @@ def test_tree(render, answers):
     expected.add("schemas/10_public.sql")
     expected |= {"scripts/db-check.sh", "scripts/db-check.sql", "db-check-waivers.txt", "scripts/domain-add.sh",
                  "scripts/template-update.sh", "scripts/dotenv.mjs", "scripts/schema-views.mjs", "scripts/template.mjs"}
+    expected |= {"scripts/db-lint.mjs", "db-lint-waivers.txt", "scripts/db-drift.mjs", "scripts/atlas-cli.mjs",
+                 "ci/github-workflow.yml", "scripts/ci-workflow.sh"}
     expected |= {f"schemas/20_{d}.sql" for d in domains}
     if auth:
         expected |= {"schemas/00_auth.sql", "schemas/01_auth_custom.sql", "src/auth.ts", "scripts/auth-schema.mjs",

@@ -30,6 +30,8 @@ TEMPLATE_FILES = ("DATABASE.md", ".copier", "triggers", "scripts/apply-triggers.
                   "scripts/auth-try.mjs", "scripts/dev-postgres.mjs", "scripts/shared-postgres.sh",
                   "scripts/docker-check.sh",
                   "scripts/node-psql.mjs", "scripts/dotenv.mjs", "scripts/template.mjs", "scripts/schema-views.mjs", "db-check-waivers.txt",
+                  "scripts/db-lint.mjs", "db-lint-waivers.txt", "scripts/db-drift.mjs", "scripts/atlas-cli.mjs",
+                  "ci/github-workflow.yml", "scripts/ci-workflow.sh",
                   AUTH_SCHEMA_FILE, "schemas/10_public.sql", "schemas/20_*.sql")
 # Without Atlas Pro, a team's CREATE EXTENSION statements (adopted): applied before Atlas, to the
 # database it changes and to the dev database it loads schemas/ on (scripts/apply-triggers.sh).

@@ -116,3 +116,16 @@ def server_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": "x" * 40,
             "BETTER_AUTH_URL": "http://localhost:3000", "SCIM_CREDENTIAL_HASH_SECRET": "s" * 32,
             "STRIPE_SECRET_KEY": "sk_test_not_used", "STRIPE_WEBHOOK_SECRET": "whsec_not_used"}
+
+
+def install_squawk() -> Path:
+    """The folder holding the `squawk` that db:lint runs: the squawk-cli a project pins (installed once)."""
+    from copier_atlas_postgres.rendering.package_json import SQUAWK_RELEASE
+
+    check = load_maint_check()
+    target = npm_cache_root() / f"squawk-cli-{SQUAWK_RELEASE}"
+    with npm_cache_locked(target.name):
+        if not (target / "node_modules" / ".bin" / "squawk").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            check.npm_install(target, {"squawk-cli": SQUAWK_RELEASE})
+    return target / "node_modules" / ".bin"

@@ -14,6 +14,8 @@ from .dev_databases import checked_first, db_scripts
 
 # Where the template writes the Better Auth config when the app has none of its own.
 DEFAULT_AUTH_CONFIG = "src/auth.ts"
+# Squawk, the PostgreSQL migration linter that db:lint runs (its binary comes in a platform package).
+SQUAWK_RELEASE = "2.66.0"
 
 # The Atlas scripts that plan against atlas.hcl's dev database (prod:apply only in the declarative
 # path: `migrate apply` runs the files as written).
@@ -34,6 +36,8 @@ def scripts(answers: Mapping) -> dict[str, str]:
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
     result["db:check"] = "sh scripts/db-check.sh"
+    result["db:lint"] = "node scripts/db-lint.mjs"
+    result["db:drift"] = "node scripts/db-drift.mjs"
     result["db:types"] = "node scripts/schema-views.mjs types"
     result["db:erd"] = "node scripts/schema-views.mjs erd"
     result["db:views:check"] = "node scripts/schema-views.mjs check"
@@ -53,11 +57,13 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src"
     result["schema:push"] = "atlas schema push --env dev"
     result["schema:apply"] = f"{then_views}{then_triggers}atlas schema apply --env dev"
+    # prod:apply lints what it would run first, and stops on a finding (scripts/db-lint.mjs).
+    lint_first = "node scripts/db-lint.mjs --before "
     if answers["production_path"] == "declarative":
-        result["prod:apply"] = f"{then_triggers}atlas schema apply --env prod"
+        result["prod:apply"] = f"{lint_first}{then_triggers}atlas schema apply --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --var allow_drops=true --from env://url --to env://schema.src"
     else:
-        result["prod:apply"] = f"{then_triggers}atlas migrate apply --env prod"
+        result["prod:apply"] = f"{lint_first}{then_triggers}atlas migrate apply --env prod"
         result["prod:status"] = "atlas migrate status --env prod"
         result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
     # copier update --trust --defaults ., after the checks copier would meet with a traceback or a
@@ -67,6 +73,7 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result["template:update-all"] = "node scripts/template.mjs update --all"
     result["template:check"] = "node scripts/template.mjs check"
     result["template:check-all"] = "node scripts/template.mjs check --all"
+    result["ci:workflow"] = "sh scripts/ci-workflow.sh"  # ci/github-workflow.yml to where GitHub reads it
     # The current list is the answers file's: package.json does not change on each domain:add.
     result["domain:add"] = "sh scripts/domain-add.sh"
     for name in PLANNING:
@@ -96,6 +103,7 @@ def package_json_part(answers: Mapping, app: Mapping | None = None, last: Mappin
 
         part["dependencies"] = better_auth.server_dependencies(answers.get("better_auth_plugins") or [])
     dev_dependencies = schema_views.dev_dependencies(bool(answers["use_better_auth"]))
+    dev_dependencies["squawk-cli"] = SQUAWK_RELEASE  # db:lint
     if answers["dev_database"] == "embedded":
         dev_dependencies["embedded-postgres"] = EMBEDDED_POSTGRES_RELEASES[str(answers["postgres_version"])]
     part["devDependencies"] = dict(sorted(dev_dependencies.items()))
