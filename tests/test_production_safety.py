@@ -240,7 +240,8 @@ def test_the_ci_workflow_runs_step_by_step(render, pg_tcp, atlas, tmp_path):
     stand_ins = {"PGPORT": str(pg_tcp.port), "PGPASSWORD": pg_tcp.admin_password, "BASE_SHA": base}
     ran = []
     for step in workflow["jobs"]["db-check"]["steps"]:
-        if "run" not in step or step["name"].startswith("Install Atlas"):
+        # template:check needs the project's template release (a render here has none): test_every_project.
+        if "run" not in step or step["name"].startswith(("Install Atlas", "The template's own check")):
             continue
         env = {key: stand_ins.get(key, value) for key, value in step.get("env", {}).items()}
         run = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=server,
