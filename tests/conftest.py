@@ -242,8 +242,10 @@ def bun() -> str:
 
 # Modules whose tests take seconds each (real Atlas, npm, copier updates): started first, so that the
 # two workers do not end with one of them alone on a long test.
-LONG_MODULES = ("test_atlas_engine", "test_embedded_dev_database", "test_auth_schema", "test_update", "test_faults",
-                "test_adoption_layouts", "test_existing_server", "test_properties")
+LONG_MODULES = ("test_embedded_dev_database", "test_zero_loss", "test_production_safety", "test_atlas_engine",
+                "test_schema_views", "test_printed_commands", "test_first_hour", "test_auth_schema", "test_update",
+                "test_faults", "test_every_project", "test_adoption_real_projects", "test_adoption_layouts",
+                "test_existing_server", "test_properties")
 
 
 def pytest_collection_modifyitems(items):
