@@ -15,17 +15,8 @@ from copier_atlas_postgres.tasks.merged_files import env_file_notes
 from copier_atlas_postgres.world import better_auth
 from tests.helpers.copier_runs import copy_in_process
 from tests.helpers.git import git_init
-from tests.helpers.npm import install_typescript_compiler, run_npm_script
+from tests.helpers.npm import install_typescript_compiler, link_modules, run_npm_script
 from tests.npm_packages import install_older_better_auth
-
-
-def link_modules(project: Path, *installs: Path) -> None:
-    modules = project / "node_modules"
-    modules.mkdir()
-    for install in installs:
-        for entry in (install / "node_modules").iterdir():
-            if not entry.name.startswith(".") and not (modules / entry.name).exists():
-                (modules / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,10 @@ from pathlib import Path
 import psycopg
 
 from copier_atlas_postgres.world import better_auth
-from tests.helpers.npm import install_squawk, install_typescript_compiler, run_npm_script
+from tests.helpers.atlas import atlas_url
+from tests.helpers.npm import install_squawk, install_typescript_compiler, link_modules, run_npm_script
 from tests.helpers.postgres import pg_bin
 from tests.npm_packages import install_older_better_auth
-from tests.test_app_runtime import link_modules
-from tests.test_production_safety import atlas_url
 
 SIGN_IN = """
 import { loadAuth } from "./scripts/auth-config.mjs";

@@ -18,8 +18,8 @@ import pytest
 from tests.helpers.copier_runs import copy_in_process, working_directory
 from tests.helpers.git import commit_all, git
 from tests.helpers.npm import run_npm_script
+from tests.helpers.processes import kill_when
 from tests.helpers.releases import TEMPLATE_ROOT, small_template_release
-from tests.test_faults import kill_when
 
 SCRIPT = "scripts/template.mjs"
 # A small template: DATABASE.md (owned), the script itself, the update step and its mark of a

@@ -5,12 +5,10 @@ files end byte for byte as after one uninterrupted run."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from copier.errors import TaskError, UserMessageError
 
 from tests.helpers.copier_runs import COPIER, copy_in_process, generate, update_in_process
 from tests.helpers.git import commit_all, git, git_init
+from tests.helpers.processes import kill_when
 from tests.helpers.releases import V2_README
 
 DATA = Path(__file__).parent / "data"
@@ -48,19 +47,6 @@ def team_state(server: Path) -> tuple[dict[str, bytes], str]:
              for folder in ("schemas", "triggers") for p in sorted((server / folder).glob("*")) if p.is_file()}
     files |= {name: (server / name).read_bytes() for name in ("atlas.hcl", "package.json")}
     return files, git(server, "diff", "--cached", "--name-status", "-M", "--", ".")
-
-
-def kill_when(argv: list[str], cwd: Path, ready, sig: int) -> None:
-    """Start ARGV, send SIG as soon as READY() holds (polled, no fixed sleep), wait for the end."""
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not ready():
-        assert process.poll() is None, "the command ended before the point it was to be killed at"
-        assert time.monotonic() < deadline, "the point to kill at never came"
-        time.sleep(0.005)
-    os.killpg(process.pid, sig)
-    process.wait(timeout=60)
 
 
 def adopt_in_process(template: Path, mono: Path) -> None:

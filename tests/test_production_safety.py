@@ -18,6 +18,7 @@ import psycopg
 import pytest
 import yaml
 
+from tests.helpers.atlas import atlas_url
 from tests.helpers.git import commit_all, git, git_init
 from tests.helpers.npm import install_squawk
 from tests.helpers.postgres import pg_bin
@@ -69,12 +70,6 @@ def columns(project: Project, table: str) -> list[str]:
     return [row[0] for row in project.sql(
         f"SELECT column_name FROM information_schema.columns WHERE table_schema = '{schema}'"
         f" AND table_name = '{name}' ORDER BY ordinal_position")]
-
-
-def atlas_url(pg_server, database: str) -> str:
-    """A database of the test server, as Atlas and libpq read it (over its Unix socket)."""
-    socket = pg_server.get_uri().split("host=", 1)[1]
-    return f"postgres://postgres@/{database}?host={socket}&sslmode=disable"
 
 
 @pytest.fixture

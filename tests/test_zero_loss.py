@@ -18,8 +18,9 @@ import pytest
 from copier_atlas_postgres.atomic import write_atomically
 from tests.helpers.copier_runs import COPIER, generate, update_in_process
 from tests.helpers.git import commit_all, git
+from tests.helpers.processes import kill_when
 from tests.helpers.releases import release_from_history, release_working_tree_after
-from tests.test_faults import kill_when, project_with_a_team_table, run
+from tests.test_faults import project_with_a_team_table, run
 
 TEAM_TABLE = "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\n"  # as project_with_a_team_table adds it
 UPDATE = [*COPIER, "update", "--trust", "--defaults", "apps/shop/server"]

@@ -1,1 +1,1 @@
-"""The test helpers, by kind: answers, git, copier_runs, releases, postgres, atlas, npm, files."""
+"""The test helpers, by kind: answers, git, copier_runs, releases, postgres, atlas, npm, files, processes."""

@@ -19,3 +19,9 @@ def run_atlas(atlas: str, project: Path, *args: str, env: dict | None = None) ->
 def atlas_schemas(project: Path) -> list[str]:
     line = re.search(r"^\s*schemas\s*=\s*\[(.*)\]", (project / "atlas.hcl").read_text(), re.M)
     return re.findall(r'"([^"]+)"', line.group(1))
+
+
+def atlas_url(pg_server, database: str) -> str:
+    """A database of the test server, as Atlas and libpq read it (over its Unix socket)."""
+    socket = pg_server.get_uri().split("host=", 1)[1]
+    return f"postgres://postgres@/{database}?host={socket}&sslmode=disable"

@@ -129,3 +129,13 @@ def install_squawk() -> Path:
             shutil.rmtree(target, ignore_errors=True)
             check.npm_install(target, {"squawk-cli": SQUAWK_RELEASE})
     return target / "node_modules" / ".bin"
+
+
+def link_modules(project: Path, *installs: Path) -> None:
+    """PROJECT's node_modules: links to the packages of each install folder (the first one wins)."""
+    modules = project / "node_modules"
+    modules.mkdir()
+    for install in installs:
+        for entry in (install / "node_modules").iterdir():
+            if not entry.name.startswith(".") and not (modules / entry.name).exists():
+                (modules / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
