@@ -178,11 +178,12 @@ def test_an_upgrade_keeps_every_row_and_the_sign_in(render, pg_server, atlas, re
         upgrade.signs_in()
 
 
-def test_a_versioned_upgrade_is_a_migration_that_keeps_every_row(render, pg_server, atlas, release_modules,
-                                                                   better_auth_check, tmp_path):
-    """Versioned: the steps auth:generate writes are a migration, hashed and applied by Atlas before
-    the config's own diff."""
+def test_a_versioned_upgrade_is_migrations_that_keep_every_row(render, pg_server, atlas, release_modules,
+                                                                better_auth_check, tmp_path):
+    """Versioned: the steps auth:generate writes are migrations, hashed and applied by Atlas before
+    the config's own diff; the one with a TODO fails whole, then applies once it is done."""
     newest = better_auth.release_for([]).version
+
     def first_migration(upgrade: Upgrade) -> None:
         upgrade.npm("migrate:diff", "initial")
         upgrade.migrate_apply()
@@ -190,19 +191,35 @@ def test_a_versioned_upgrade_is_a_migration_that_keeps_every_row(render, pg_serv
     with signed_up(render, pg_server, atlas, better_auth_check, tmp_path, "versioned", first_migration) as upgrade:
         project = upgrade.project
         upgrade_modules(upgrade, release_modules, newest)
+        config = project / "src" / "auth.ts"
+        config.write_text(config.read_text().replace("plugins: [],", REQUIRED_FIELDS + "\n  plugins: [],", 1))
         generated = upgrade.npm("auth:generate")
-        migrations = sorted((project / "migrations").glob("*.sql"))
-        assert [m.name.split("_", 1)[1] for m in migrations] == ["initial.sql", f"better_auth_{newest.replace('.', '_')}.sql"]
-        assert f"wrote migrations/{migrations[-1].name}: 3 steps" in generated, generated
+        initial, columns, indexes = sorted((project / "migrations").glob("*.sql"))
+        name = f"better_auth_{newest.replace('.', '_')}"
+        assert (columns.name.split("_", 1)[1], indexes.name.split("_", 1)[1]) == (f"{name}.sql", f"{name}_indexes.sql")
+        assert f"wrote migrations/{columns.name}: 6 steps" in generated, generated
+        assert f"wrote migrations/{indexes.name}: 3 steps" in generated, generated
         assert "Next: npm run migrate:hash" in generated, generated
-        steps = migrations[-1].read_text()
-        assert steps.startswith("-- atlas:txmode none\n") and steps.count("CREATE INDEX CONCURRENTLY") == 3, steps
+        assert indexes.read_text().startswith("-- atlas:txmode none\n") and "txmode" not in columns.read_text()
 
+        upgrade.npm("migrate:hash")
+        stopped = upgrade.run("npm", "run", "--silent", "migrate:apply", "--", "--url", upgrade.url)
+        assert stopped.returncode != 0 and 'column "nickname" of relation "user" contains null values' in stopped.stderr, \
+            stopped.stdout + stopped.stderr
+        with psycopg.connect(upgrade.uri) as conn:  # the whole file undone: "plan" is not there either
+            added = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'auth' "
+                                 "AND column_name IN ('plan', 'nickname')").fetchall()
+        assert added == []
+        columns.write_text(columns.read_text().replace(
+            NICKNAME_TODO, 'UPDATE auth."user" SET "nickname" = name WHERE "nickname" IS NULL;'))
         upgrade.npm("migrate:hash")
         applied = upgrade.migrate_apply()
         assert applied.count("CREATE INDEX CONCURRENTLY") == 3, applied
-        upgrade.npm("migrate:diff", "auth_config")  # what the new schema file holds beyond the steps
-        upgrade.migrate_apply()
+        upgrade.npm("migrate:diff", "auth_config")  # what the new schema file holds beyond the steps: locale
+        assert "ADD COLUMN \"locale\"" in upgrade.migrate_apply()
         assert run_npm_script(project, "auth:check").returncode == 0
         assert upgrade.rows() == {"user": 1, "account": 1}
+        with psycopg.connect(upgrade.uri) as conn:
+            user = conn.execute('SELECT locale, plan, nickname = name FROM auth."user"').fetchall()
+        assert user == [("en", "free", True)]
         upgrade.signs_in()
