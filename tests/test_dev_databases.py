@@ -3,15 +3,18 @@ follow each mode's entry. Pure Python, no rendering."""
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
+
 import pytest
 import yaml
 
-from copier_atlas_postgres.rendering.dev_databases import DEV_DATABASES, and_list, next_steps
+from copier_atlas_postgres.rendering.dev_databases import DEV_DATABASES, Doc, and_list, doc_text, next_steps
 from copier_atlas_postgres.world.package_managers import run_command
 from tests.helpers.releases import TEMPLATE_ROOT
 
 ANSWERS = {"use_better_auth": True, "package_manager": "npm", "postgres_version": "16", "db_port": 5433,
-           "shared_service": "db", "compose_file": "compose.yaml"}
+           "shared_service": "db", "compose_file": "compose.yaml", "shared_compose_file": "../../../compose.yaml",
+           "db_name": "shop", "db_user": "shop", "atlas_pro": False}
 
 
 def steps(mode: str, **answers) -> list[str]:
@@ -60,6 +63,27 @@ def test_without_auth_or_mode_packages_no_install_step():
 
 def test_the_package_managers_command_is_used():
     assert steps("shared", package_manager="pnpm")[-1].startswith("pnpm run db:up")
+
+
+def doc(mode: str, field: str, **answers) -> list[str]:
+    """DATABASE.md's FIELD for MODE, as lines."""
+    answers = {**ANSWERS, "dev_database": mode, **answers}
+    text = doc_text(answers, field, lambda script: run_command(script, answers["package_manager"]))
+    return text if isinstance(text, list) else text.splitlines()
+
+
+@pytest.mark.parametrize("mode", DEV_DATABASES)
+@pytest.mark.parametrize("atlas_pro", [False, True])
+def test_every_mode_has_each_doc_field_filled_in(mode, atlas_pro):
+    for field in fields(Doc):
+        lines = doc(mode, field.name, atlas_pro=atlas_pro)
+        assert not any("{" in line or "}" in line for line in lines), (mode, field.name)
+        assert lines or field.default is not MISSING, (mode, field.name)  # a field without a default says something
+
+
+def test_a_placeholders_following_text_goes_with_it():
+    assert "client (the trigger step after every apply, and `npm run db:check`)" in doc("docker", "needs")[1]
+    assert "client (`npm run db:check`)" in doc("docker", "needs", atlas_pro=True)[1]
 
 
 @pytest.mark.parametrize(("items", "text"), [([], ""), (["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c")])

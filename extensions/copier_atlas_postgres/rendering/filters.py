@@ -103,6 +103,18 @@ def dev_database_mode(name: object) -> dev_databases.DevDatabase:
     return dev_databases.DEV_DATABASES[str(name)]
 
 
+@pass_context
+def dev_database_doc(context, field: str) -> str | list[str]:
+    """`{{ dev_database_doc("start") }}`: DATABASE.md's text FIELD for this project's dev database."""
+    return dev_databases.doc_text(context.get_all(), field, lambda script: run(context, script))
+
+
+@pass_context
+def dev_database_installs(context) -> str:
+    """`{{ dev_database_installs() }}`: what `npm install` brings for this project ('' = nothing)."""
+    return dev_databases.and_list(dev_databases.installs(context.get_all()))
+
+
 def package_manager_commands(name: object) -> package_managers.PackageManager:
     return package_managers.PACKAGE_MANAGERS[str(name)]
 
@@ -275,6 +287,8 @@ GLOBALS = {
     "auth_schema_facts": auth_schema_facts,
     "package_json_part": package_json_part,
     "dev_database_next_steps": dev_database_next_steps,
+    "dev_database_doc": dev_database_doc,
+    "dev_database_installs": dev_database_installs,
     "template_script_facts": template_script_facts,
 }
 
