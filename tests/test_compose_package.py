@@ -48,7 +48,8 @@ def test_compose_file(render, answers):
     assert compose_errors(spec) == []
     postgres = spec["services"]["postgres"]
     assert postgres["image"] == f"postgres:{answers.get('postgres_version', '17')}"
-    assert postgres["ports"] == ["127.0.0.1:5432:5432"]  # never on every interface
+    port = yaml.safe_load((project / ".copier-answers.yml").read_text())["db_port"]
+    assert postgres["ports"] == [f"127.0.0.1:{port}:5432"]  # the answered port, never on every interface
     assert (project / postgres["env_file"]).is_file()
     assert postgres["env_file"] == ".env"
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])

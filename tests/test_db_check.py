@@ -303,7 +303,8 @@ def test_ci_recipe_fits_its_project(render, answers):
     job = workflow["jobs"]["db-check"]
     service = job["services"]["postgres"]
     assert service["image"] == "postgres:17"
-    assert service["ports"] == ["5432:5432"]
+    port = yaml.safe_load((project / ".copier-answers.yml").read_text())["db_port"]
+    assert service["ports"] == [f"{port}:5432"]  # the runner's service on the project's port
     assert job["defaults"]["run"]["working-directory"] == "apps/shop/server"
     steps = job["steps"]
     setup_atlas = [s for s in steps if s.get("uses", "").startswith("ariga/setup-atlas@")]
@@ -314,7 +315,7 @@ def test_ci_recipe_fits_its_project(render, answers):
                         "template:check"]  # Better Auth's tables first; the base commit's schema, then the lint
     assert set(npm_runs) <= set(scripts)
     setup = next(s for s in steps if s.get("name", "").startswith("The dev role"))
-    assert setup["env"]["PGPORT"] == "5432"
+    assert setup["env"]["PGPORT"] == str(port)
     if answers["dev_database"] == "local":  # the empty database atlas.hcl's dev URL names
         dev_url = re.search(r'scratch_database\s+=\s+"([^"]+)"', (project / "atlas.hcl").read_text()).group(1)
         assert f"-v scratch={dev_url.rsplit('/', 1)[1].split('?')[0]} " in setup["run"]

@@ -3,13 +3,22 @@ a refused copy, its API in this process for the runs that succeed)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import psycopg
 import yaml
 
+from copier_atlas_postgres.questions.defaults import listened_on
 from tests.helpers.copier_runs import copier, copy_in_process, generate, update_in_process
 from tests.helpers.git import commit_all
+
+
+def free_on_this_machine(count: int, skip: tuple[int, ...] = ()) -> list[str]:
+    """The first COUNT ports from 5432 that nothing on this machine listens on (the port default
+    skips those too), leaving out SKIP: what a monorepo's new projects get, in order."""
+    free = (port for port in itertools.count(5432) if port not in skip and not listened_on(port))
+    return [str(next(free)) for _ in range(count)]
 
 
 def answers_of(server):
@@ -70,13 +79,13 @@ def test_three_projects_get_three_ports_and_next_steps(template_repo, mono, capf
         commit_all(mono, slug)
     servers = {slug: mono / "apps" / slug / "server" for slug in outputs}
     ports = [answers_of(server)["db_port"] for server in servers.values()]
-    assert ports == ["5432", "5433", "5434"]
+    assert ports == free_on_this_machine(3)
     names = {yaml.safe_load((server / "compose.yaml").read_text())["name"] for server in servers.values()}
     assert names == {"web-db", "api-db", "admin-db"}
     for slug, output in outputs.items():
         assert f"Next, in apps/{slug}/server" in output
         assert "npm run schema:apply" in output
-    assert "127.0.0.1:5434 (Docker)" in outputs["admin"]
+    assert f"127.0.0.1:{ports[2]} (Docker)" in outputs["admin"]
     # The next step's lines fit a terminal.
     assert all(len(line) <= 80 for output in outputs.values() for line in output.split("Next, in", 1)[1].splitlines())
 
@@ -96,6 +105,7 @@ def test_local_projects_share_one_server_port(template_repo, mono):
     api = generate(template_repo, mono, "api", [], dev_database="local", db_port=None)
     admin = generate(template_repo, mono, "admin", [], db_port=None)
     assert answers_of(api)["db_port"] == "5439"
-    assert answers_of(admin)["db_port"] == "5432"
+    first, second = free_on_this_machine(2, skip=(5439,))
+    assert answers_of(admin)["db_port"] == first
     docs = generate(template_repo, mono, "docs", [], dev_database="docker", db_port=None)
-    assert answers_of(docs)["db_port"] == "5433"
+    assert answers_of(docs)["db_port"] == second
