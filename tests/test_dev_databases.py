@@ -8,7 +8,9 @@ from dataclasses import MISSING, fields
 import pytest
 import yaml
 
-from copier_atlas_postgres.rendering.dev_databases import DEV_DATABASES, Doc, and_list, doc_text, next_steps
+from copier_atlas_postgres.questions.rules import given_answer_error
+from copier_atlas_postgres.rendering.dev_databases import DEV_DATABASES, Doc, and_list, choices, doc_text, next_steps
+from copier_atlas_postgres.world.compose import shared_service_found
 from copier_atlas_postgres.world.package_managers import run_command
 from tests.helpers.releases import TEMPLATE_ROOT
 
@@ -22,9 +24,43 @@ def steps(mode: str, **answers) -> list[str]:
     return next_steps(answers, lambda script: run_command(script, answers["package_manager"]))
 
 
-def test_copier_offers_every_mode_of_the_table():
-    choices = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["dev_database"]["choices"]
-    assert list(choices.values()) == list(DEV_DATABASES)
+def test_copier_asks_through_the_table():
+    question = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())["dev_database"]
+    assert "dev_database_choices" in question["choices"]
+
+
+def test_every_mode_is_offered_where_there_is_a_postgresql_to_share():
+    assert list(choices(shared_service_found=True).values()) == list(DEV_DATABASES)
+
+
+def test_shared_is_not_offered_without_one():
+    assert "shared" not in choices(shared_service_found=False).values()
+
+
+def test_shared_is_offered_where_the_monorepos_compose_file_runs_postgresql(tmp_path):
+    (tmp_path / ".git").mkdir()  # the monorepo root: where git starts
+    (tmp_path / "compose.yaml").write_text("services:\n  db: {image: 'postgres:17', ports: ['5432:5432']}\n")
+    server = tmp_path / "apps" / "shop" / "server"
+    server.mkdir(parents=True)
+    assert shared_service_found(server)
+
+
+def test_a_project_that_shares_keeps_the_choice_where_the_service_is_gone(tmp_path):
+    (tmp_path / ".copier-answers.yml").write_text("dev_database: shared\n")
+    assert shared_service_found(tmp_path)
+
+
+def test_a_folder_with_no_postgresql_to_share_has_none(tmp_path):
+    assert not shared_service_found(tmp_path)
+
+
+def test_shared_given_without_a_service_is_one_line(tmp_path):
+    message = given_answer_error({"dev_database": "shared"}, tmp_path)
+    assert message.startswith("Validation error for question 'dev_database': ")
+
+
+def test_shared_given_with_its_service_passes(tmp_path):
+    assert given_answer_error({"dev_database": "shared", "shared_service": "postgres"}, tmp_path) == ""
 
 
 @pytest.mark.parametrize("mode", DEV_DATABASES)

@@ -344,6 +344,8 @@ def given_answer_error(data: object, dst: object = None) -> str:
     import yaml  # copier's own dependency
 
     data = dict(data or {})
+    if data.get("dev_database") == "shared" and not shared_service_given_or_found(data, dst):
+        return f"Validation error for question 'dev_database': {fit('dev_database', NO_SHARED_POSTGRES)}"
     for question, value in data.items():
         if question not in RULES:
             continue
@@ -356,6 +358,13 @@ def given_answer_error(data: object, dst: object = None) -> str:
         if message := answer_error(value, question, dst, adopted):
             return f"Validation error for question '{question}': {message}"
     return ""
+
+
+def shared_service_given_or_found(data: dict, dst: object) -> bool:
+    """A PostgreSQL to share: named in DATA (shared_service), or found by compose.shared_service_found."""
+    from ..world import compose
+
+    return bool(data.get("shared_service")) or (dst is not None and compose.shared_service_found(dst))
 
 
 def given_adopted_domains(data: dict, dst: object) -> list[str]:

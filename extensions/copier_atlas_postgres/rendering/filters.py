@@ -48,6 +48,18 @@ def dev_database_default(environment, dst: object) -> str:
 
 
 @pass_environment
+def dev_database_choices(environment, dst: object, data: object, user_defaults: object) -> dict[str, str]:
+    """DATA: the answers given (--data); USER_DEFAULTS: copier's user defaults (settings, or an API caller's)."""
+    given = {**dict(user_defaults or {}), **dict(data or {})}
+    return dev_databases.choices(rules.shared_service_given_or_found(given, started_in(environment, dst)))
+
+
+@pass_environment
+def refuse_given_answers(environment, data: object, dst: object) -> str:
+    return rules.refuse_given_answers(data, started_in(environment, dst))
+
+
+@pass_environment
 def detect_package_manager(environment, dst: object) -> str:
     return package_managers.detect_package_manager(started_in(environment, dst))
 
@@ -205,7 +217,7 @@ def better_auth_version_notes(environment, dst: object) -> list[str]:
 FILTERS = {
     # before anything is written
     "refuse_copy_problems": destination.refuse_copy_problems,
-    "refuse_given_answers": rules.refuse_given_answers,
+    "refuse_given_answers": refuse_given_answers,
     "refuse_shared_without_service": rules.refuse_shared_without_service,
     "refuse_breaking_default": rules.refuse_breaking_default,
     "mark_copy_started": destination.mark_copy_started,
@@ -214,6 +226,7 @@ FILTERS = {
     "better_auth_plugins_error": better_auth_plugins_error,
     "default_answer": default_answer,
     "dev_database_default": dev_database_default,
+    "dev_database_choices": dev_database_choices,
     "detect_package_manager": detect_package_manager,
     "project_name_from_package": monorepo.project_name_from_package,
     "default_slug": defaults.default_slug,

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..project_files import COMPOSE_FILES
+from ..project_files import ANSWERS_FILE, COMPOSE_FILES
 from .monorepo import monorepo_root
 
 COMPOSE_FILE = re.compile(r"(docker-)?compose(\.[\w-]+)?\.ya?ml")
@@ -176,3 +176,13 @@ def shared_postgres_setting(dst: object, key: str, fallback: object) -> object:
 
 # The shared mode's two hidden answers; '' is none found (copier.yml's shared_service_check then
 # stops the copy, naming the dev_database question).
+
+
+def shared_service_found(dst: object) -> bool:
+    """The monorepo's root compose file runs a PostgreSQL for every app, or the project at DST
+    already uses the shared mode (an update keeps its answer even where the service is gone)."""
+    if shared_postgres(dst) is not None:
+        return True
+    answers = Path(str(dst)) / ANSWERS_FILE
+    return answers.is_file() and re.search(r"^dev_database:[ \t]*['\"]?shared['\"]?[ \t]*$",
+                                           answers.read_text(errors="replace"), re.M) is not None
