@@ -76,7 +76,7 @@ def release_working_tree_v1_v2(repo: Path) -> Path:
     first = next(line for line in domain_file.read_text().splitlines() if line.startswith("-- "))
     replace_once(domain_file, first, V2_DOMAIN_LINE)
     package_part = repo / "extensions" / "copier_atlas_postgres" / "rendering" / "package_json.py"
-    replace_once(package_part, '    result["db:check"]', f'    result[{V2_SCRIPT[0]!r}] = {V2_SCRIPT[1]!r}\n    result["db:check"]')
+    replace_once(package_part, '        "db:check": ', f'        {V2_SCRIPT[0]!r}: {V2_SCRIPT[1]!r},\n        "db:check": ')
     replace_once(package_part, '"atlas schema push --env dev"', json.dumps(V2_PUSH))
     readme = repo / "template" / "DATABASE.md.jinja"
     readme.write_text(readme.read_text().rstrip("\n") + f"\n\n{V2_README}\n")

@@ -35,47 +35,61 @@ def scripts(answers: Mapping) -> dict[str, str]:
     result = db_scripts(answers["dev_database"], shlex.quote(compose_file) if compose_file else "")
     if not answers["atlas_pro"]:
         result["db:triggers"] = "sh scripts/apply-triggers.sh"
-    result["db:check"] = "sh scripts/db-check.sh"
-    result["db:lint"] = "node scripts/db-lint.mjs"
-    result["db:drift"] = "node scripts/db-drift.mjs"
-    result["db:types"] = "node scripts/schema-views.mjs types"
-    result["db:erd"] = "node scripts/schema-views.mjs erd"
-    result["db:views:check"] = "node scripts/schema-views.mjs check"
+    result |= {
+        "db:check": "sh scripts/db-check.sh",
+        "db:lint": "node scripts/db-lint.mjs",
+        "db:drift": "node scripts/db-drift.mjs",
+        "db:types": "node scripts/schema-views.mjs types",
+        "db:erd": "node scripts/schema-views.mjs erd",
+        "db:views:check": "node scripts/schema-views.mjs check",
+    }
     if answers["use_better_auth"]:
         # The app's Better Auth config: one of project_files.AUTH_CONFIG_PLACES (plain paths, safe in sh).
         auth_config = shlex.quote(answers.get("app_auth_config") or DEFAULT_AUTH_CONFIG)
-        result["auth:generate"] = f"node scripts/auth-schema.mjs generate {auth_config}"
-        result["auth:check"] = f"node scripts/auth-schema.mjs check {auth_config}"
-        result["auth:try"] = f"node scripts/auth-try.mjs {auth_config}"
+        result |= {
+            "auth:generate": f"node scripts/auth-schema.mjs generate {auth_config}",
+            "auth:check": f"node scripts/auth-schema.mjs check {auth_config}",
+            "auth:try": f"node scripts/auth-try.mjs {auth_config}",
+        }
     if answers["production_path"] == "versioned":
-        result["migrate:diff"] = "atlas migrate diff --env dev"
-        result["migrate:apply"] = f"{then_views}{then_triggers}atlas migrate apply --env dev"
-        result["migrate:hash"] = "atlas migrate hash --env dev"
-        result["migrate:status"] = "atlas migrate status --env dev"
-        result["migrate:validate"] = "atlas migrate validate --env dev"
-    result["schema:inspect"] = "atlas schema inspect --env dev"
-    result["schema:diff"] = "atlas schema diff --env dev --from env://url --to env://schema.src"
-    result["schema:push"] = "atlas schema push --env dev"
-    result["schema:apply"] = f"{then_views}{then_triggers}atlas schema apply --env dev"
+        result |= {
+            "migrate:diff": "atlas migrate diff --env dev",
+            "migrate:apply": f"{then_views}{then_triggers}atlas migrate apply --env dev",
+            "migrate:hash": "atlas migrate hash --env dev",
+            "migrate:status": "atlas migrate status --env dev",
+            "migrate:validate": "atlas migrate validate --env dev",
+        }
+    result |= {
+        "schema:inspect": "atlas schema inspect --env dev",
+        "schema:diff": "atlas schema diff --env dev --from env://url --to env://schema.src",
+        "schema:push": "atlas schema push --env dev",
+        "schema:apply": f"{then_views}{then_triggers}atlas schema apply --env dev",
+    }
     # prod:apply lints what it would run first, and stops on a finding (scripts/db-lint.mjs).
     lint_first = "node scripts/db-lint.mjs --before "
     if answers["production_path"] == "declarative":
-        result["prod:apply"] = f"{lint_first}{then_triggers}atlas schema apply --env prod"
-        result["prod:diff"] = "atlas schema diff --env prod --var allow_drops=true --from env://url --to env://schema.src"
+        result |= {
+            "prod:apply": f"{lint_first}{then_triggers}atlas schema apply --env prod",
+            "prod:diff": "atlas schema diff --env prod --var allow_drops=true --from env://url --to env://schema.src",
+        }
     else:
-        result["prod:apply"] = f"{lint_first}{then_triggers}atlas migrate apply --env prod"
-        result["prod:status"] = "atlas migrate status --env prod"
-        result["prod:diff"] = "atlas schema diff --env prod --from env://url --to env://migration.dir"
-    # copier update --trust --defaults ., after the checks copier would meet with a traceback or a
-    # message that loses work (a half-applied update, an empty answers file).
-    result["template:update"] = "sh scripts/template-update.sh"
-    # Every project of the monorepo made from this template (scripts/template.mjs finds them).
-    result["template:update-all"] = "node scripts/template.mjs update --all"
-    result["template:check"] = "node scripts/template.mjs check"
-    result["template:check-all"] = "node scripts/template.mjs check --all"
-    result["ci:workflow"] = "sh scripts/ci-workflow.sh"  # ci/github-workflow.yml to where GitHub reads it
-    # The current list is the answers file's: package.json does not change on each domain:add.
-    result["domain:add"] = "sh scripts/domain-add.sh"
+        result |= {
+            "prod:apply": f"{lint_first}{then_triggers}atlas migrate apply --env prod",
+            "prod:status": "atlas migrate status --env prod",
+            "prod:diff": "atlas schema diff --env prod --from env://url --to env://migration.dir",
+        }
+    result |= {
+        # copier update --trust --defaults ., after the checks copier would meet with a traceback or
+        # a message that loses work (a half-applied update, an empty answers file).
+        "template:update": "sh scripts/template-update.sh",
+        # Every project of the monorepo made from this template (scripts/template.mjs finds them).
+        "template:update-all": "node scripts/template.mjs update --all",
+        "template:check": "node scripts/template.mjs check",
+        "template:check-all": "node scripts/template.mjs check --all",
+        "ci:workflow": "sh scripts/ci-workflow.sh",  # ci/github-workflow.yml to where GitHub reads it
+        # The current list is the answers file's: package.json does not change on each domain:add.
+        "domain:add": "sh scripts/domain-add.sh",
+    }
     for name in PLANNING:
         if name in result and not (name == "prod:apply" and answers["production_path"] == "versioned"):
             result[name] = checked_first(answers["dev_database"], name, result[name])
