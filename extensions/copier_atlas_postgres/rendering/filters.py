@@ -64,10 +64,6 @@ def detect_package_manager(environment, dst: object) -> str:
     return package_managers.detect_package_manager(started_in(environment, dst))
 
 
-def embedded_postgres_release(version: object) -> str:
-    return rules.EMBEDDED_POSTGRES_RELEASES[str(version)]
-
-
 def better_auth_plugins_error(plugins: object) -> str:
     return rules.fit("better_auth_plugins", _better_auth().plugins_error(plugins))
 
@@ -137,12 +133,6 @@ def better_auth_sql(plugins: object, teams: bool = False) -> str:
 
 def better_auth_dependencies(plugins: object) -> dict:
     return _better_auth().npm_dependencies(plugins or [])
-
-
-def better_auth_server_dependencies(plugins: object) -> dict:
-    return _better_auth().server_dependencies(plugins or [])
-
-
 
 
 def better_auth_plugin_order(plugins: object) -> list:
@@ -247,13 +237,11 @@ FILTERS = {
     "scratch_database": values.scratch_database,
     "example_domain": values.example_domain,
     "postgres_data_dir": values.postgres_data_dir,
-    "embedded_postgres_release": embedded_postgres_release,
     "run": run,
     "package_manager_commands": package_manager_commands,
     "dev_database_mode": dev_database_mode,
     "better_auth_sql": better_auth_sql,
     "better_auth_dependencies": better_auth_dependencies,
-    "better_auth_server_dependencies": better_auth_server_dependencies,
     "better_auth_plugin_order": better_auth_plugin_order,
     "better_auth_imports": better_auth_imports,
     # after rendering: the last message

@@ -227,6 +227,8 @@ def env_values(text: str) -> dict[str, str]:
 # Env files an app may load over .env (dotenv-flow, Next.js, Vite, `node --env-file`); the
 # template's scripts (Atlas through atlas.hcl's URL, db:up, db:check, the auth scripts) read .env.
 APP_ENV_FILES = (".env.local", ".env.development", ".env.development.local")
+# What the app's own Better Auth needs at run time, from the template's .env keys.
+RUNTIME_KEYS = ("DATABASE_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL")
 
 
 def env_file_notes(project: object) -> list[str]:
@@ -257,8 +259,6 @@ def env_file_notes(project: object) -> list[str]:
     return notes
 
 
-# What the app's own Better Auth needs at run time, from the template's .env keys.
-RUNTIME_KEYS = ("DATABASE_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL")
 def _keys_pattern(keys: list[str]) -> str:
     """An extended regex for exactly these keys, short enough for one line: (DATABASE_URL|BETTER_AUTH_(SECRET|URL))."""
     groups: dict[str, list[str]] = {}
@@ -395,8 +395,8 @@ def merge_files(project: Path, base_of=merge_base) -> Report:
         # A file without a single key was not made yet (.env is git-ignored: in a fresh clone it is
         # missing, or copier's starting file), not one whose every key the team deleted: it gets
         # the whole fragment.
-        base = old_env if env_values(_read(project / name)) else None
-        _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret, b=base: merge_env(
+        env_base = old_env if env_values(_read(project / name)) else None
+        _merge_file(project / name, "", lambda text, f=fragment, n=name, k=secret, b=env_base: merge_env(
             text, b, f, secret=k, name=n, report=report))
     _keep_private(project / ".env", report)
     if (project / OLD_MERGE_BASE).is_file() or (project / OLD_MERGE_BASE).is_symlink():

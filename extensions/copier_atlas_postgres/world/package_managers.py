@@ -83,7 +83,7 @@ _AUTH_PACKAGE = re.compile(r"better-auth|@better-auth/.+")
 _EXACT_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?")
 
 
-def _catalogs(root: Path) -> dict[str, dict]:
+def pnpm_catalogs(root: Path) -> dict[str, dict]:
     """pnpm-workspace.yaml's catalogs by name ('default' for `catalog:`), {} when it has none."""
     import yaml  # copier's own dependency
 
@@ -107,7 +107,7 @@ def catalog_notes(dst: object) -> list[str]:
     release than the one the auth schema was written for. [] anywhere else."""
     dst = Path(str(dst)).absolute()
     root = monorepo_root(dst)
-    catalogs = _catalogs(root) if root else {}
+    catalogs = pnpm_catalogs(root) if root else {}
     if not catalogs:
         return []
     try:

@@ -71,7 +71,7 @@ LOCKFILES = {"package-lock.json": _package_lock, "pnpm-lock.yaml": _pnpm_lock, "
 
 
 def _declared(folders: list[Path], name: str) -> tuple[str, str] | None:
-    from .package_managers import _catalogs
+    from .package_managers import pnpm_catalogs
 
     for folder in folders:
         manifest = package_json(folder)
@@ -81,7 +81,7 @@ def _declared(folders: list[Path], name: str) -> tuple[str, str] | None:
         if spec.startswith("catalog:"):
             catalog = spec.split(":", 1)[1] or "default"
             for root in folders:
-                if (version := str(_catalogs(root).get(catalog, {}).get(name, ""))) and _EXACT.fullmatch(version):
+                if (version := str(pnpm_catalogs(root).get(catalog, {}).get(name, ""))) and _EXACT.fullmatch(version):
                     return version, _shown(root / "pnpm-workspace.yaml", folders[0])
             return None
         return (spec.lstrip("=v"), _shown(folder / "package.json", folders[0])) if _EXACT.fullmatch(spec.lstrip("=v")) else None
