@@ -22,15 +22,14 @@ from copier_atlas_postgres.questions import rules
 from copier_atlas_postgres.world import better_auth
 from tests.helpers.npm import (
     COREPACK_ENV,
+    OLDER_BETTER_AUTH,
     PNPM_VERSION,
     install_bun,
+    install_older_better_auth,
     install_release_set,
     install_schema_view_tools,
     install_squawk,
     install_typescript_compiler,
-    load_maint_check,
-    npm_cache_locked,
-    npm_cache_root,
 )
 
 
@@ -42,22 +41,6 @@ def warm_embedded_postgres() -> None:
         (Path(scratch) / "package.json").write_text('{"private": true}\n')
         subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error",
                         f"embedded-postgres@{release}"], cwd=scratch, check=True, capture_output=True, timeout=600)
-
-
-# Older better-auth releases an app may pin, for the auth scripts' range (world/better_auth.py's
-# SCRIPTS_SUPPORT): one inside it, one below it; with what the generated src/auth.ts imports.
-OLDER_BETTER_AUTH = ("1.3.14", "1.2.12")
-
-
-def install_older_better_auth(version: str) -> Path:
-    """The folder whose node_modules holds better-auth VERSION, kysely and pg (installed once)."""
-    check = load_maint_check()
-    packages = {"better-auth": version, "kysely": "0.28.19", "pg": "8.23.1"}
-    target = npm_cache_root() / f"better-auth-app-{check.packages_key(packages)}"
-    with npm_cache_locked(target.name):
-        if not (target / "node_modules" / "better-auth").is_dir():
-            check.npm_install(target, packages)
-    return target
 
 
 def warm_pnpm() -> None:

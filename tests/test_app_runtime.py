@@ -15,8 +15,7 @@ from copier_atlas_postgres.tasks.merged_files import env_file_notes
 from copier_atlas_postgres.world import better_auth
 from tests.helpers.copier_runs import copy_in_process
 from tests.helpers.git import git_init
-from tests.helpers.npm import install_typescript_compiler, link_modules, run_npm_script
-from tests.npm_packages import install_older_better_auth
+from tests.helpers.npm import install_older_better_auth, install_typescript_compiler, link_modules, run_npm_script
 
 
 @pytest.fixture(scope="module")

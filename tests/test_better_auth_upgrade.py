@@ -19,9 +19,8 @@ import psycopg
 
 from copier_atlas_postgres.world import better_auth
 from tests.helpers.atlas import atlas_url
-from tests.helpers.npm import install_squawk, install_typescript_compiler, link_modules, run_npm_script
+from tests.helpers.npm import install_older_better_auth, install_squawk, install_typescript_compiler, link_modules, run_npm_script
 from tests.helpers.postgres import pg_bin
-from tests.npm_packages import install_older_better_auth
 
 SIGN_IN = """
 import { loadAuth } from "./scripts/auth-config.mjs";

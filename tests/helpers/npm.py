@@ -86,6 +86,28 @@ def install_typescript_compiler() -> Path:
     return target
 
 
+
+def install_packages(name: str, packages: dict[str, str]) -> Path:
+    """The folder whose node_modules holds exactly PACKAGES (name -> version), installed once into
+    the tests' npm cache under NAME and the set's key; an incomplete earlier install is redone."""
+    check = load_maint_check()
+    target = npm_cache_root() / f"{name}-{check.packages_key(packages)}"
+    with npm_cache_locked(target.name):
+        if not all((target / "node_modules" / package / "package.json").is_file() for package in packages):
+            shutil.rmtree(target, ignore_errors=True)
+            check.npm_install(target, packages)
+    return target
+
+
+# Older better-auth releases an app may pin, for the auth scripts' range (world/better_auth.py's
+# SCRIPTS_SUPPORT): one inside it, one below it; with what the generated src/auth.ts imports.
+OLDER_BETTER_AUTH = ("1.3.14", "1.2.12")
+
+
+def install_older_better_auth(version: str) -> Path:
+    """The folder whose node_modules holds better-auth VERSION, kysely and pg (installed once)."""
+    return install_packages("better-auth-app", {"better-auth": version, "kysely": "0.28.19", "pg": "8.23.1"})
+
 # What reads the schema views in the tests besides the project's TypeScript: Mermaid's own parser (it
 # needs a DOM: jsdom's).
 SCHEMA_VIEW_READERS = {"mermaid": "11.17.2", "jsdom": "26.1.0"}
@@ -96,13 +118,8 @@ def install_schema_view_tools() -> Path:
     typescript, kysely, pg: its devDependencies without Better Auth) and Mermaid (installed once)."""
     from copier_atlas_postgres.world import schema_views
 
-    check = load_maint_check()
     packages = {**schema_views.dev_dependencies(use_better_auth=False), **SCHEMA_VIEW_READERS}
-    target = npm_cache_root() / f"schema-views-{check.packages_key(packages)}"
-    with npm_cache_locked(target.name):
-        if not (target / "node_modules" / "kysely-codegen").is_dir():
-            check.npm_install(target, packages)
-    return target
+    return install_packages("schema-views", packages)
 
 
 def install_bun() -> str:
@@ -122,13 +139,7 @@ def install_squawk() -> Path:
     """The folder holding the `squawk` that db:lint runs: the squawk-cli a project pins (installed once)."""
     from copier_atlas_postgres.rendering.package_json import SQUAWK_RELEASE
 
-    check = load_maint_check()
-    target = npm_cache_root() / f"squawk-cli-{SQUAWK_RELEASE}"
-    with npm_cache_locked(target.name):
-        if not (target / "node_modules" / ".bin" / "squawk").exists():
-            shutil.rmtree(target, ignore_errors=True)
-            check.npm_install(target, {"squawk-cli": SQUAWK_RELEASE})
-    return target / "node_modules" / ".bin"
+    return install_packages("squawk-cli", {"squawk-cli": SQUAWK_RELEASE}) / "node_modules" / ".bin"
 
 
 def link_modules(project: Path, *installs: Path) -> None:
