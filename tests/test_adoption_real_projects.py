@@ -250,3 +250,18 @@ def test_an_hcl_schema_whose_env_needs_docker_keeps_its_files_until_the_sql_is_w
     assert not (server / "schema.hcl").exists()
     adopt(mono, template_dir, capfd)
     assert planned(atlas, server, pg_tcp, database) == []
+
+
+def test_the_proof_names_what_the_adopted_files_lost(tmp_path):
+    """The object half of the proof, on the hand-made server's own reader: a table, a type and an
+    index the team defined and the adopted files do not hold are each named; the ones kept are not."""
+    from copier_atlas_postgres.tasks.adoption_proof import missing
+    from copier_atlas_postgres.world.handmade_server import read_handmade_server
+
+    team = ("CREATE SCHEMA asset;\nCREATE TYPE asset.kind AS ENUM ('a');\n"
+            "CREATE TABLE asset.holding (id uuid PRIMARY KEY);\nCREATE TABLE asset.lot (id uuid PRIMARY KEY);\n"
+            "CREATE INDEX lot_id_idx ON asset.lot (id);\n")
+    server = read_handmade_server(tmp_path, None, {"schemas/asset.sql": team})
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "20_asset.sql").write_text("CREATE SCHEMA asset;\nCREATE TABLE asset.holding (id uuid PRIMARY KEY);\n")
+    assert missing(tmp_path, server) == ["index lot_id_idx", "table asset.lot", "type asset.kind"]
